@@ -1,0 +1,433 @@
+/* cli.c - command-line parsing and the commands; see cli.h.
+ *
+ * Diagnostics go to stderr; the plan (check), the summary table (run) and
+ * file descriptions (info) go to stdout. Nothing is written to disk before
+ * the config has been validated.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "plan.h"
+#include "store.h"
+#include "sweep.h"
+
+/* ---- help texts ------------------------------------------------------ */
+
+static const char main_help[] =
+    "usage: driftlab COMMAND [OPTIONS]\n"
+    "\n"
+    "Simulates context drift in attention over parameter sweeps and stores\n"
+    "every result in one HDF5 file.\n"
+    "\n"
+    "commands:\n"
+    "  run [CONFIG.ini]     run every sweep point of a config (default: the\n"
+    "                       shipped configs/lecture.ini) into DIR/results.h5\n"
+    "  check CONFIG.ini     validate a config and print its plan; runs nothing\n"
+    "  info RESULTS.h5      describe what a results file holds\n"
+    "  help [COMMAND]       print help for a command\n"
+    "\n"
+    "options:\n"
+    "  -h, --help           print this help\n"
+    "  -V, --version        print the version\n"
+    "\n"
+    "Exit status: 0 success, 1 a failed run, 2 a usage or config error.\n";
+
+static const char run_help[] =
+    "usage: driftlab run [CONFIG.ini] [OPTIONS]\n"
+    "\n"
+    "Runs every run of the config (sweep points x seeds) on OpenMP threads and\n"
+    "writes DIR/results.h5 through DIR/results.h5.partial, renamed on success.\n"
+    "Without CONFIG.ini it runs configs/lecture.ini.\n"
+    "\n"
+    "options:\n"
+    "  -o, --output DIR     output folder (default: [experiment] output, else\n"
+    "                       output/NAME with NAME the experiment name)\n"
+    "  -j, --threads N      number of threads (default: [experiment] threads,\n"
+    "                       else all cores); results do not depend on it\n"
+    "      --format LIST    figure formats, a comma list of svg, pdf, png\n"
+    "      --resume         continue an interrupted run from results.h5.partial,\n"
+    "                       skipping the runs it already holds\n"
+    "      --no-render      do not draw figures (this version draws none yet)\n"
+    "  -q, --quiet          print errors only\n"
+    "  -v, --verbose        also print the plan and timings\n"
+    "  -h, --help           print this help\n";
+
+static const char check_help[] =
+    "usage: driftlab check CONFIG.ini\n"
+    "\n"
+    "Validates the config and prints its plan: axes, runs, estimated memory and\n"
+    "output size against their limits. Runs nothing and writes nothing.\n"
+    "Exit status 2 when the config is invalid or over a limit.\n";
+
+static const char info_help[] =
+    "usage: driftlab info RESULTS.h5\n"
+    "\n"
+    "Prints what a results file holds: versions, config name and SHA-256, axes\n"
+    "and their values, seeds, steps, every dataset with its shape, and how many\n"
+    "runs are done.\n";
+
+/* ---- shared helpers ------------------------------------------------------ */
+
+static const char *default_config_path(void)
+{
+    static const char local[] = "configs/lecture.ini";
+    if (access(local, R_OK) == 0)
+        return local;
+    return DRIFTLAB_SOURCE_CONFIG_DIR "/lecture.ini";
+}
+
+/* Loads and validates path; prints the problems and returns -1 on failure. */
+static int load_config(const char *path, dl_config *cfg)
+{
+    if (dl_config_load(path, cfg, stderr) != 0) {
+        fprintf(stderr, "driftlab: %s is invalid; nothing was run or written\n", path);
+        return -1;
+    }
+    return 0;
+}
+
+/* Creates dir and its parents, as mkdir -p does. */
+static int make_directories(const char *dir, dl_error *err)
+{
+    char *path = strdup(dir);
+    if (path == NULL)
+        return dl_error_set(err, "out of memory");
+    size_t length = strlen(path);
+    for (size_t i = 1; i <= length; i++) {
+        if (path[i] != '/' && path[i] != '\0')
+            continue;
+        char saved = path[i];
+        path[i] = '\0';
+        if (mkdir(path, 0777) != 0 && errno != EEXIST) {
+            dl_error_set(err, "%s: cannot create folder: %s", path, strerror(errno));
+            free(path);
+            return -1;
+        }
+        path[i] = saved;
+    }
+    free(path);
+
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return dl_error_set(err, "%s: exists and is not a folder", dir);
+    return 0;
+}
+
+static unsigned parse_formats(const char *text, dl_error *err)
+{
+    unsigned formats = 0;
+    char *copy = strdup(text);
+    if (copy == NULL) {
+        dl_error_set(err, "out of memory");
+        return 0;
+    }
+    char *saveptr = NULL;
+    for (char *item = strtok_r(copy, ", ", &saveptr); item != NULL;
+         item = strtok_r(NULL, ", ", &saveptr)) {
+        if (strcmp(item, "svg") == 0)
+            formats |= DL_FORMAT_SVG;
+        else if (strcmp(item, "pdf") == 0)
+            formats |= DL_FORMAT_PDF;
+        else if (strcmp(item, "png") == 0)
+            formats |= DL_FORMAT_PNG;
+        else {
+            dl_error_set(err, "--format: '%s' is invalid: must be a comma list of svg, "
+                         "pdf, png", item);
+            free(copy);
+            return 0;
+        }
+    }
+    free(copy);
+    if (formats == 0)
+        dl_error_set(err, "--format: '%s' is invalid: must name at least one of svg, pdf, "
+                     "png", text);
+    return formats;
+}
+
+static int parse_threads(const char *text, int *threads)
+{
+    char *end = NULL;
+    errno = 0;
+    long value = strtol(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || value < 1 || value > 4096) {
+        dl_log_error("-j: '%s' is invalid: must be an integer from 1 to 4096", text);
+        return -1;
+    }
+    *threads = (int)value;
+    return 0;
+}
+
+static void print_axis_values(FILE *out, const dl_value_list *list)
+{
+    for (size_t i = 0; i < list->count; i++)
+        fprintf(out, i == 0 ? "%.17g" : ", %.17g", list->values[i]);
+}
+
+/* ---- run --------------------------------------------------------------- */
+
+static void handle_interrupt(int signal_number)
+{
+    (void)signal_number;
+    dl_sweep_request_stop();
+    /* a second interrupt ends the process at once */
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+}
+
+static void print_key_numbers(const dl_plan *plan, const dl_point_key_numbers *key)
+{
+    const dl_config *cfg = plan->config;
+    for (size_t a = 0; a < plan->n_axes; a++)
+        printf("%14s ", dl_sweep_key_name(plan->axis_key[a]));
+    printf("%24s %10s %14s\n", "median prompt attention", "half-life", "mean lock-in");
+
+    size_t index[DL_SWEEP_COUNT];
+    for (size_t point = 0; point < plan->n_points; point++) {
+        dl_plan_point_indices(plan, point, index);
+        for (size_t a = 0; a < plan->n_axes; a++)
+            printf("%14g ", cfg->sweep[plan->axis_key[a]].values[index[a]]);
+        char half_life[32];
+        if (isnan(key[point].half_life))
+            snprintf(half_life, sizeof half_life, "never");
+        else
+            snprintf(half_life, sizeof half_life, "%.0f", key[point].half_life);
+        printf("%24.3f %10s %14.3f\n", key[point].final_prompt_attention, half_life,
+               key[point].final_lock_in);
+    }
+}
+
+static int command_run(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"output", required_argument, NULL, 'o'},
+        {"threads", required_argument, NULL, 'j'},
+        {"format", required_argument, NULL, 'F'},
+        {"resume", no_argument, NULL, 'R'},
+        {"no-render", no_argument, NULL, 'N'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *output = NULL, *formats_text = NULL;
+    int threads = 0;
+    bool resume = false;
+    int option;
+    while ((option = getopt_long(argc, argv, "o:j:qvh", options, NULL)) != -1) {
+        switch (option) {
+        case 'o': output = optarg; break;
+        case 'j': if (parse_threads(optarg, &threads) != 0) return DL_EXIT_USAGE; break;
+        case 'F': formats_text = optarg; break;
+        case 'R': resume = true; break;
+        case 'N': break; /* figures come with the render command */
+        case 'q': dl_log_set_level(DL_LOG_QUIET); break;
+        case 'v': dl_log_set_level(DL_LOG_VERBOSE); break;
+        case 'h': fputs(run_help, stdout); return DL_EXIT_OK;
+        default: fputs(run_help, stderr); return DL_EXIT_USAGE;
+        }
+    }
+    if (argc - optind > 1) {
+        dl_log_error("run takes one config file, got %d arguments; see driftlab run --help",
+                     argc - optind);
+        return DL_EXIT_USAGE;
+    }
+    const char *config_path = optind < argc ? argv[optind] : default_config_path();
+
+    dl_error err;
+    if (formats_text != NULL && parse_formats(formats_text, &err) == 0) {
+        dl_log_error("%s", err.message);
+        return DL_EXIT_USAGE;
+    }
+    dl_config cfg;
+    if (load_config(config_path, &cfg) != 0)
+        return DL_EXIT_USAGE;
+    if (threads == 0)
+        threads = cfg.threads;
+
+    /* the output folder */
+    char default_dir[512];
+    if (output == NULL)
+        output = cfg.output_dir;
+    if (output == NULL) {
+        snprintf(default_dir, sizeof default_dir, "output/%s", cfg.name);
+        output = default_dir;
+    }
+    char results_path[4096];
+    if ((size_t)snprintf(results_path, sizeof results_path, "%s/results.h5", output)
+        >= sizeof results_path) {
+        dl_log_error("-o: the output path is too long (%zu characters)", strlen(output));
+        dl_config_free(&cfg);
+        return DL_EXIT_USAGE;
+    }
+
+    dl_plan plan;
+    dl_plan_init(&plan, &cfg);
+    dl_log_info("%s: %zu runs (%zu sweep points x %zu seeds) on %d threads",
+                config_path, plan.n_runs, plan.n_points, plan.n_seeds,
+                dl_sweep_thread_count(threads));
+    if (make_directories(output, &err) != 0) {
+        dl_log_error("%s", err.message);
+        dl_config_free(&cfg);
+        return DL_EXIT_FAILED;
+    }
+
+    signal(SIGINT, handle_interrupt);
+    signal(SIGTERM, handle_interrupt);
+    dl_sweep_options sweep_options = {
+        .threads = threads,
+        .resume = resume,
+        .show_progress = dl_log_get_level() >= DL_LOG_NORMAL && isatty(STDERR_FILENO),
+    };
+    dl_point_key_numbers *key_numbers = NULL;
+    int status = dl_sweep_run(&cfg, results_path, &sweep_options, &key_numbers, &err);
+    if (status != 0) {
+        dl_log_error("%s", err.message);
+        dl_config_free(&cfg);
+        return DL_EXIT_FAILED;
+    }
+
+    if (dl_log_get_level() >= DL_LOG_NORMAL) {
+        print_key_numbers(&plan, key_numbers);
+        dl_log_info("wrote %s", results_path);
+    }
+    free(key_numbers);
+    dl_config_free(&cfg);
+    return DL_EXIT_OK;
+}
+
+/* ---- check --------------------------------------------------------------- */
+
+static int command_check(int argc, char **argv)
+{
+    if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+        fputs(check_help, stdout);
+        return DL_EXIT_OK;
+    }
+    if (argc != 2) {
+        fputs(check_help, stderr);
+        return DL_EXIT_USAGE;
+    }
+
+    dl_config cfg;
+    if (load_config(argv[1], &cfg) != 0)
+        return DL_EXIT_USAGE;
+    dl_plan plan;
+    dl_plan_init(&plan, &cfg);
+    int threads = dl_sweep_thread_count(cfg.threads);
+    dl_sweep_estimate estimate;
+    dl_sweep_estimate_plan(&plan, threads, &estimate);
+
+    printf("config    %s\n", cfg.path);
+    printf("name      %s\n", cfg.name);
+    printf("model     rule %s, projection %s, %d clusters x %d tokens, d_model %d, "
+           "d_head %d\n", dl_rule_name(cfg.rule), dl_projection_name(cfg.projection),
+           cfg.clusters, cfg.tokens_per_cluster, cfg.d_model, cfg.d_head);
+    printf("run       prompt of %d tokens, %d steps, attention kept for %d seeds\n",
+           cfg.prompt_length, cfg.steps, cfg.keep_attention);
+    for (size_t a = 0; a < plan.n_axes; a++) {
+        const dl_value_list *list = &cfg.sweep[plan.axis_key[a]];
+        printf("axis %zu    %s (%zu values): ", a + 1, dl_sweep_key_name(plan.axis_key[a]),
+               list->count);
+        print_axis_values(stdout, list);
+        putchar('\n');
+    }
+    printf("seeds     %zu (", plan.n_seeds);
+    for (size_t s = 0; s < plan.n_seeds && s < 8; s++)
+        printf(s == 0 ? "%lld" : ", %lld", (long long)cfg.seeds[s]);
+    printf(plan.n_seeds > 8 ? ", ...)\n" : ")\n");
+    printf("runs      %zu (%zu sweep points x %zu seeds)\n", plan.n_runs, plan.n_points,
+           plan.n_seeds);
+    double mb = 1024.0 * 1024.0;
+    printf("memory    about %.1f MB on %d threads (limit %g MB)\n", estimate.memory / mb,
+           threads, cfg.max_memory_mb);
+    printf("output    about %.1f MB before compression (limit %g MB)\n",
+           estimate.output / mb, cfg.max_output_mb);
+
+    int status = DL_EXIT_OK;
+    if (estimate.memory / mb > cfg.max_memory_mb || estimate.output / mb > cfg.max_output_mb) {
+        dl_log_error("%s: the plan is over a limit; raise max_memory_mb or max_output_mb "
+                     "in [experiment] or shrink the sweep", cfg.path);
+        status = DL_EXIT_USAGE;
+    }
+    dl_config_free(&cfg);
+    return status;
+}
+
+/* ---- info ------------------------------------------------------------------ */
+
+static int command_info(int argc, char **argv)
+{
+    if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+        fputs(info_help, stdout);
+        return DL_EXIT_OK;
+    }
+    if (argc != 2) {
+        fputs(info_help, stderr);
+        return DL_EXIT_USAGE;
+    }
+    dl_error err;
+    if (dl_store_print_info(argv[1], stdout, &err) != 0) {
+        dl_log_error("%s", err.message);
+        return DL_EXIT_FAILED;
+    }
+    return DL_EXIT_OK;
+}
+
+/* ---- dispatch ------------------------------------------------------------- */
+
+static int print_help_of(const char *command, FILE *out)
+{
+    if (command == NULL)
+        fputs(main_help, out);
+    else if (strcmp(command, "run") == 0)
+        fputs(run_help, out);
+    else if (strcmp(command, "check") == 0)
+        fputs(check_help, out);
+    else if (strcmp(command, "info") == 0)
+        fputs(info_help, out);
+    else {
+        dl_log_error("unknown command '%s': must be run, check, info or help", command);
+        return DL_EXIT_USAGE;
+    }
+    return DL_EXIT_OK;
+}
+
+int dl_cli_main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(main_help, stderr);
+        return DL_EXIT_USAGE;
+    }
+    const char *command = argv[1];
+    if (strcmp(command, "-h") == 0 || strcmp(command, "--help") == 0)
+        return print_help_of(NULL, stdout);
+    if (strcmp(command, "-V") == 0 || strcmp(command, "--version") == 0) {
+        printf("driftlab %s\n", DRIFTLAB_VERSION);
+        return DL_EXIT_OK;
+    }
+    if (strcmp(command, "help") == 0)
+        return print_help_of(argc > 2 ? argv[2] : NULL, stdout);
+
+    /* each command sees its own name as argv[0] */
+    if (strcmp(command, "run") == 0)
+        return command_run(argc - 1, argv + 1);
+    if (strcmp(command, "check") == 0)
+        return command_check(argc - 1, argv + 1);
+    if (strcmp(command, "info") == 0)
+        return command_info(argc - 1, argv + 1);
+
+    dl_log_error("unknown command '%s': must be run, check, info or help; "
+                 "see driftlab --help", command);
+    return DL_EXIT_USAGE;
+}

@@ -1,0 +1,125 @@
+/* config.h - the experiment configuration read from an INI file.
+ *
+ * Sections: [experiment] and [drift]. Every numeric key of [drift] that
+ * accepts a sweep takes one of
+ *   a scalar               0.7
+ *   a comma list           0, 0.5, 1
+ *   a linear range         start:stop:count          (numpy.linspace)
+ *   a log range            start:stop:count:log      (numpy.geomspace)
+ *   an integer range       a..b                      (a, a+1, ..., b)
+ * A key given more than one value becomes a sweep axis. Axes keep the order
+ * in which their keys appear in the file; `seeds` is always the last axis.
+ *
+ * Loading validates every key's type and range and reports each problem as
+ * "FILE:LINE: KEY: VALUE is invalid: WHAT IS ALLOWED". Unknown sections and
+ * keys are errors that name the nearest known one.
+ */
+#ifndef DRIFTLAB_CONFIG_H
+#define DRIFTLAB_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Next-token rule of the drift model. */
+typedef enum {
+    DL_RULE_CLUSTER = 0, /* sample a cluster by attention mass, then a member */
+    DL_RULE_LM = 1       /* sample a token from the head's output logits */
+} dl_rule;
+
+/* Attention projections of the drift model. */
+typedef enum {
+    DL_PROJECTION_IDENTITY = 0, /* Wq = Wk = Wv = I, d_head = d_model */
+    DL_PROJECTION_RANDOM = 1    /* Gaussian d_model x d_head matrices */
+} dl_projection;
+
+/* [drift] keys that may take several values. The enum order is the
+ * canonical order used wherever all of them are listed (stream keys,
+ * docs); it is not the axis order, which follows the file. */
+typedef enum {
+    DL_SWEEP_TEMPERATURE = 0,
+    DL_SWEEP_TOP_K,
+    DL_SWEEP_TOP_P,
+    DL_SWEEP_MIN_P,
+    DL_SWEEP_REPETITION_PENALTY,
+    DL_SWEEP_GAIN,
+    DL_SWEEP_GAIN_OUT,
+    DL_SWEEP_CLUSTER_SPREAD,
+    DL_SWEEP_COUNT
+} dl_sweep_key;
+
+/* Output figure formats, as bits of dl_config.formats. */
+enum {
+    DL_FORMAT_SVG = 1u << 0,
+    DL_FORMAT_PDF = 1u << 1,
+    DL_FORMAT_PNG = 1u << 2
+};
+
+/* Values of one sweepable key, in the order the file gives them. */
+typedef struct {
+    double *values; /* count values; integers are stored exactly */
+    size_t count;
+    int line;       /* line of the key in the file, 0 for a default */
+} dl_value_list;
+
+typedef struct {
+    /* source */
+    char *path;          /* the file as named on the command line */
+    char *text;          /* the whole file, NUL-terminated */
+    size_t text_length;  /* bytes in text, without the NUL */
+
+    /* [experiment] */
+    char *name;            /* default: file name without directory and .ini */
+    uint64_t master_seed;  /* key "seed", default 0 */
+    int64_t *seeds;        /* n_seeds seed values, key "seeds" */
+    size_t n_seeds;
+    int threads;           /* 0: as many as OpenMP offers */
+    char *output_dir;      /* NULL: output/NAME */
+    unsigned formats;      /* DL_FORMAT_* bits, default all three */
+    double max_memory_mb;  /* plans estimated above this are rejected */
+    double max_output_mb;
+
+    /* [drift] */
+    bool has_drift;
+    dl_rule rule;
+    dl_projection projection;
+    int clusters;
+    int tokens_per_cluster;
+    int d_model;
+    int d_head;
+    int prompt_length;
+    int *prompt;           /* prompt_length token ids, NULL: cycle clusters */
+    int steps;
+    int keep_attention;    /* attention rows are kept for this many seeds */
+    dl_value_list sweep[DL_SWEEP_COUNT];
+
+    /* sweep axes: keys with more than one value, in file order */
+    dl_sweep_key axes[DL_SWEEP_COUNT];
+    size_t n_axes;
+} dl_config;
+
+/* Reads and validates the INI file at path. On success fills cfg and
+ * returns 0; free it with dl_config_free. On failure writes one line per
+ * problem to diag, frees everything it allocated and returns -1. */
+int dl_config_load(const char *path, dl_config *cfg, FILE *diag);
+
+/* Like dl_config_load, on text already in memory; display_name stands for
+ * the file name in messages. */
+int dl_config_parse(const char *text, const char *display_name,
+                    dl_config *cfg, FILE *diag);
+
+/* Frees what dl_config_load allocated; cfg may be zeroed or loaded. */
+void dl_config_free(dl_config *cfg);
+
+/* The INI key name of a sweepable key, e.g. "temperature". */
+const char *dl_sweep_key_name(dl_sweep_key key);
+
+/* True when the key takes integer values only (top_k). */
+bool dl_sweep_key_is_integer(dl_sweep_key key);
+
+/* Name of a rule or projection as written in the INI file. */
+const char *dl_rule_name(dl_rule rule);
+const char *dl_projection_name(dl_projection projection);
+
+#endif

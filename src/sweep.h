@@ -1,0 +1,61 @@
+/* sweep.h - the sweep engine: every run of a plan, in parallel, into the
+ * results file.
+ *
+ * Runs are computed by OpenMP threads with dynamic scheduling in batches
+ * of a few runs per thread. After each batch one thread (the one that
+ * called dl_sweep_run) writes the finished runs to the store in plan
+ * order, so memory stays bounded by one batch and the file receives the
+ * same writes in the same order on any thread count. Summaries over seeds
+ * are computed from the file at the end.
+ */
+#ifndef DRIFTLAB_SWEEP_H
+#define DRIFTLAB_SWEEP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "error.h"
+#include "plan.h"
+
+typedef struct {
+    int threads;        /* 0: as many as OpenMP offers */
+    bool resume;        /* continue PATH.partial, skipping finished runs */
+    bool show_progress; /* print the progress line on stderr */
+} dl_sweep_options;
+
+/* Estimates of a plan's cost, in bytes. */
+typedef struct {
+    double memory;  /* peak working memory of the sweep */
+    double output;  /* results.h5 before compression */
+    size_t batch_runs;
+} dl_sweep_estimate;
+
+/* Number of threads a sweep with this request will use. */
+int dl_sweep_thread_count(int requested);
+
+/* Fills estimate for plan run on threads threads. */
+void dl_sweep_estimate_plan(const dl_plan *plan, int threads,
+                            dl_sweep_estimate *estimate);
+
+/* Key numbers of one sweep point, for the summary a run prints. */
+typedef struct {
+    double final_prompt_attention; /* median over seeds at the last step */
+    double half_life;              /* of that median; NaN: never below 0.5 */
+    double final_lock_in;          /* mean over seeds at the last step */
+} dl_point_key_numbers;
+
+/* Runs every run of cfg into results_path (through results_path.partial).
+ * When key_numbers is not NULL it receives n_points entries, which the
+ * caller frees. Returns 0; or -1 with err set, leaving results_path
+ * untouched and the partial file for --resume when runs had finished.
+ * Plans above the config's memory or output limits are rejected before
+ * any run. */
+int dl_sweep_run(const dl_config *cfg, const char *results_path,
+                 const dl_sweep_options *options,
+                 dl_point_key_numbers **key_numbers, dl_error *err);
+
+/* Set from a signal handler: the sweep stops after the current batch. */
+void dl_sweep_request_stop(void);
+
+#endif
