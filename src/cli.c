@@ -299,6 +299,7 @@ static int command_run(int argc, char **argv)
 
     if (dl_log_get_level() >= DL_LOG_NORMAL) {
         print_key_numbers(&plan, key_numbers);
+        fflush(stdout);
         dl_log_info("wrote %s", results_path);
     }
     free(key_numbers);
