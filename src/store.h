@@ -1,7 +1,8 @@
 /* store.h - results.h5: the only module that includes HDF5.
  *
- * Layout of /drift (every dimension is a 1-D coordinate dataset made an
- * HDF5 dimension scale and attached to each dataset that has it):
+ * Layout of /drift, where every dimension is a 1-D coordinate dataset made
+ * an HDF5 dimension scale and attached to each dataset that has it. Units,
+ * fill values and reading examples are in docs/results-format.md.
  *
  *   coordinates   AXIS... (one per sweep axis, file order), seed, step,
  *                 position, token, prompt_position, kept_seed,
@@ -11,12 +12,14 @@
  *                 tokens, clusters          [AXIS..., seed, position]
  *                 half_life                 [AXIS..., seed]
  *                 attention                 [AXIS..., kept_seed, step, position]
+ *                                  (attention and kept_seed only when
+ *                                   keep_attention > 0)
  *                 run_done                  [AXIS..., seed]
  *   per world     embedding   [WAXIS..., seed, token, embedding_dim]
  *                 query_projection, key_projection, value_projection
  *                             [WAXIS..., seed, embedding_dim, head_dim]
  *                 prompt      [WAXIS..., seed, prompt_position]
- *                 cluster_of_token [token]
+ *   fixed         cluster_of_token [token]
  *   per point     METRIC_mean, METRIC_sd, METRIC_p10, METRIC_p50,
  *                 METRIC_p90 for each per-run metric  [AXIS..., step]
  *                 half_life_of_median                 [AXIS...]
@@ -57,20 +60,27 @@ typedef enum {
     DL_STAT_COUNT
 } dl_stat;
 
-const char *dl_store_metric_name(dl_metric metric); /* "prompt_attention" */
-const char *dl_store_stat_name(dl_stat stat);       /* "mean", "p10", ... */
+/* Dataset names: "prompt_attention", ... and "mean", "p10", ...; NULL for
+ * a value outside the enum. */
+const char *dl_store_metric_name(dl_metric metric);
+const char *dl_store_stat_name(dl_stat stat);
 
-/* Creates PATH.partial for the plan (overwriting any old one), writes the
- * root attributes (format_version, driftlab_version, config_text,
- * config_sha256 as 64 hex digits, master_seed, config_path), the
- * coordinates and every dataset of /drift with its fill value (NaN, or -1
- * for integers, 0 for run_done). Returns a store, or NULL with err set. */
+/* Creates PATH.partial for the plan, overwriting any old one. Writes the
+ * root attributes (format_version, driftlab_version, config_name,
+ * config_text, config_sha256 as 64 hex digits, master_seed), the /drift
+ * attributes, the coordinates and every dataset of /drift with its fill
+ * value (NaN, or -1 for integers, 0 for run_done). No path is stored, so
+ * the bytes do not depend on where the config lives. The config text must
+ * be UTF-8 without NUL bytes. Returns a store, or NULL with err set, and
+ * then removes a half-built PATH.partial. */
 dl_store *dl_store_create(const char *path, const dl_plan *plan,
                           const char *version, dl_error *err);
 
 /* Opens PATH.partial left by an interrupted run of the same config for
- * --resume. Fails with err set when it is missing, unreadable or holds
- * another config (compared by config_sha256). */
+ * --resume. Fails with err set when it is missing, unreadable, contains
+ * another config (compared by config_sha256), was written by another
+ * driftlab version, or its coordinates and dataset shapes differ from the
+ * plan's. */
 dl_store *dl_store_resume(const char *path, const dl_plan *plan,
                           const char *version, dl_error *err);
 
@@ -79,8 +89,11 @@ bool dl_store_run_done(dl_store *store, size_t point, size_t seed_index);
 
 /* Writes one finished run: its metrics, tokens, clusters, half-life, the
  * attention rows when seed_index < keep_attention (result->attention must
- * then be set), its world when world is not NULL, and then its run_done
- * flag. Must be called from one thread at a time. */
+ * then be set), its world when world is not NULL and
+ * dl_plan_point_owns_world(point) (world is ignored at other points), and
+ * then its run_done flag. A world without projections (identity) is
+ * stored with identity matrices. Must be called from one thread at a
+ * time. */
 int dl_store_write_run(dl_store *store, size_t point, size_t seed_index,
                        const dl_drift_world *world,
                        const dl_drift_result *result, dl_error *err);
@@ -99,8 +112,9 @@ int dl_store_write_point_summary(dl_store *store, dl_metric metric,
 int dl_store_write_point_half_life(dl_store *store, size_t point,
                                    double half_life, dl_error *err);
 
-/* Flushes, closes and renames PATH.partial to PATH. Frees the store, also
- * on failure. */
+/* Flushes, closes and renames PATH.partial to PATH. Fails, keeping
+ * PATH.partial for --resume and PATH untouched, when a run is not marked
+ * done or closing or renaming fails. Frees the store, also on failure. */
 int dl_store_finish(dl_store *store, dl_error *err);
 
 /* Closes the store after a failed or interrupted run, keeping PATH.partial
