@@ -11,8 +11,9 @@
  * in which their keys appear in the file; `seeds` is always the last axis.
  *
  * Loading validates every key's type and range and reports each problem as
- * "FILE:LINE: KEY: VALUE is invalid: WHAT IS ALLOWED". Unknown sections and
- * keys are errors that name the nearest known one.
+ * "FILE:LINE: KEY: 'VALUE' is invalid: WHAT IS ALLOWED". Unknown sections and
+ * keys are errors that name the nearest known one. docs/config.md lists
+ * every key with its default and range.
  */
 #ifndef DRIFTLAB_CONFIG_H
 #define DRIFTLAB_CONFIG_H
@@ -105,7 +106,8 @@ typedef struct {
 int dl_config_load(const char *path, dl_config *cfg, FILE *diag);
 
 /* Like dl_config_load, on text already in memory; display_name stands for
- * the file name in messages. */
+ * the file name in messages and for the default name. On success cfg->text
+ * is a copy of text and cfg->path a copy of display_name. */
 int dl_config_parse(const char *text, const char *display_name,
                     dl_config *cfg, FILE *diag);
 

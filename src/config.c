@@ -1,0 +1,1626 @@
+/* config.c - reading and validating the INI experiment configuration; see
+ * config.h for the keys and sweep_values.h for the value syntax.
+ *
+ * The text is parsed in memory in three steps:
+ *  1. A reader feeds the text to inih's ini_parse_stream. It counts physical
+ *     lines, drops comments and checks the syntax of each line. It strips
+ *     leading whitespace, so inih's multi-line continuation never triggers
+ *     from user input. A key line longer than inih's buffer is handed over
+ *     in pieces cut after commas, which inih passes on as continuations.
+ *  2. inih's handler stores each key's raw value text and line, rejecting
+ *     unknown and duplicate keys. Because the reader always returns the
+ *     line the next handler call belongs to, the handler takes the line
+ *     number from the reader's state.
+ *  3. Each value is parsed and checked against its key's range, then the
+ *     keys are checked against each other (vocabulary size, d_head, prompt,
+ *     keep_attention).
+ * Every problem is collected with its line and printed in line order, so
+ * one run reports all of them.
+ *
+ * The pieces exist because Debian 12's libinih (release 55) is built with
+ * INI_HANDLER_LINENO 0 and a fixed 200-byte line buffer: it would cut a
+ * longer line into two bogus lines and gives the handler no line number.
+ *
+ * Leaves out: the [lora] section (rejected for now), quoted values, escape
+ * sequences, interpolation and includes.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sweep_values.h"
+
+/* Largest vocabulary clusters * tokens_per_cluster may give. */
+#define VOCABULARY_MAX 65536
+
+/* Maximum prompt length in tokens, as for prompt_length. */
+#define PROMPT_MAX 100000
+
+/* Maximum length of a value quoted whole in a message. Longer values are
+ * shortened. */
+#define SHOWN_VALUE_MAX 80
+
+/* ======================================================================
+ * Sections and keys
+ * ====================================================================== */
+
+typedef enum {
+    SECTION_NONE = 0,  /* before the first section header */
+    SECTION_EXPERIMENT,
+    SECTION_DRIFT,
+    SECTION_SKIPPED    /* unknown, unsupported or malformed: keys ignored */
+} section_id;
+
+static const char *const section_names[] = {
+    [SECTION_EXPERIMENT] = "experiment",
+    [SECTION_DRIFT] = "drift",
+};
+
+typedef enum {
+    KEY_NAME,
+    KEY_SEED,
+    KEY_SEEDS,
+    KEY_THREADS,
+    KEY_OUTPUT,
+    KEY_FORMATS,
+    KEY_MAX_MEMORY_MB,
+    KEY_MAX_OUTPUT_MB,
+    KEY_RULE,
+    KEY_PROJECTION,
+    KEY_CLUSTERS,
+    KEY_TOKENS_PER_CLUSTER,
+    KEY_D_MODEL,
+    KEY_D_HEAD,
+    KEY_PROMPT_LENGTH,
+    KEY_PROMPT,
+    KEY_STEPS,
+    KEY_KEEP_ATTENTION,
+    KEY_TEMPERATURE,
+    KEY_TOP_K,
+    KEY_TOP_P,
+    KEY_MIN_P,
+    KEY_REPETITION_PENALTY,
+    KEY_GAIN,
+    KEY_GAIN_OUT,
+    KEY_CLUSTER_SPREAD,
+    KEY_COUNT
+} key_id;
+
+typedef struct parse_context parse_context;
+
+/* Parses the raw value of key into cfg; returns false after reporting. */
+typedef bool (*key_parser)(parse_context *ctx, key_id key, dl_config *cfg);
+
+static bool parse_name(parse_context *ctx, key_id key, dl_config *cfg);
+static bool parse_master_seed(parse_context *ctx, key_id key, dl_config *cfg);
+static bool parse_seeds(parse_context *ctx, key_id key, dl_config *cfg);
+static bool parse_int_key(parse_context *ctx, key_id key, dl_config *cfg);
+static bool parse_output(parse_context *ctx, key_id key, dl_config *cfg);
+static bool parse_formats(parse_context *ctx, key_id key, dl_config *cfg);
+static bool parse_megabytes(parse_context *ctx, key_id key, dl_config *cfg);
+static bool parse_rule(parse_context *ctx, key_id key, dl_config *cfg);
+static bool parse_projection(parse_context *ctx, key_id key, dl_config *cfg);
+static bool parse_prompt(parse_context *ctx, key_id key, dl_config *cfg);
+static bool parse_sweep_key(parse_context *ctx, key_id key, dl_config *cfg);
+
+/* One INI key. min, max and field apply to integer keys (parse_int_key)
+ * and to max_*_mb (parse_megabytes); sweep to sweepable keys. */
+typedef struct {
+    const char *name;
+    section_id section;
+    key_parser parse;
+    int min;
+    int max;
+    size_t field;     /* offset of the key's member in dl_config */
+    int sweep;        /* the dl_sweep_key of a sweepable key, else -1 */
+    bool sets_shape;  /* sizes the stored arrays, so takes one value */
+} key_spec;
+
+#define OTHER_KEY(name, section, parse) \
+    {name, section, parse, 0, 0, 0, -1, false}
+#define INT_KEY(name, section, min, max, member, shape)                 \
+    {name, section, parse_int_key, min, max, offsetof(dl_config, member), \
+     -1, shape}
+#define MEGABYTES_KEY(name, member) \
+    {name, SECTION_EXPERIMENT, parse_megabytes, 0, 0, \
+     offsetof(dl_config, member), -1, false}
+#define SWEEP_KEY(name, sweep) \
+    {name, SECTION_DRIFT, parse_sweep_key, 0, 0, 0, sweep, false}
+
+static const key_spec key_specs[KEY_COUNT] = {
+    [KEY_NAME] = OTHER_KEY("name", SECTION_EXPERIMENT, parse_name),
+    [KEY_SEED] = OTHER_KEY("seed", SECTION_EXPERIMENT, parse_master_seed),
+    [KEY_SEEDS] = OTHER_KEY("seeds", SECTION_EXPERIMENT, parse_seeds),
+    [KEY_THREADS] = INT_KEY("threads", SECTION_EXPERIMENT, 0, INT_MAX,
+                            threads, false),
+    [KEY_OUTPUT] = OTHER_KEY("output", SECTION_EXPERIMENT, parse_output),
+    [KEY_FORMATS] = OTHER_KEY("formats", SECTION_EXPERIMENT, parse_formats),
+    [KEY_MAX_MEMORY_MB] = MEGABYTES_KEY("max_memory_mb", max_memory_mb),
+    [KEY_MAX_OUTPUT_MB] = MEGABYTES_KEY("max_output_mb", max_output_mb),
+    [KEY_RULE] = OTHER_KEY("rule", SECTION_DRIFT, parse_rule),
+    [KEY_PROJECTION] = OTHER_KEY("projection", SECTION_DRIFT,
+                                 parse_projection),
+    [KEY_CLUSTERS] = INT_KEY("clusters", SECTION_DRIFT, 1, 1024, clusters,
+                             true),
+    [KEY_TOKENS_PER_CLUSTER] = INT_KEY("tokens_per_cluster", SECTION_DRIFT, 1,
+                                       4096, tokens_per_cluster, true),
+    [KEY_D_MODEL] = INT_KEY("d_model", SECTION_DRIFT, 1, 4096, d_model, true),
+    [KEY_D_HEAD] = INT_KEY("d_head", SECTION_DRIFT, 1, 4096, d_head, true),
+    [KEY_PROMPT_LENGTH] = INT_KEY("prompt_length", SECTION_DRIFT, 1,
+                                  PROMPT_MAX, prompt_length, true),
+    [KEY_PROMPT] = OTHER_KEY("prompt", SECTION_DRIFT, parse_prompt),
+    [KEY_STEPS] = INT_KEY("steps", SECTION_DRIFT, 1, 1000000, steps, true),
+    [KEY_KEEP_ATTENTION] = INT_KEY("keep_attention", SECTION_DRIFT, 0,
+                                   INT_MAX, keep_attention, true),
+    [KEY_TEMPERATURE] = SWEEP_KEY("temperature", DL_SWEEP_TEMPERATURE),
+    [KEY_TOP_K] = SWEEP_KEY("top_k", DL_SWEEP_TOP_K),
+    [KEY_TOP_P] = SWEEP_KEY("top_p", DL_SWEEP_TOP_P),
+    [KEY_MIN_P] = SWEEP_KEY("min_p", DL_SWEEP_MIN_P),
+    [KEY_REPETITION_PENALTY] = SWEEP_KEY("repetition_penalty",
+                                         DL_SWEEP_REPETITION_PENALTY),
+    [KEY_GAIN] = SWEEP_KEY("gain", DL_SWEEP_GAIN),
+    [KEY_GAIN_OUT] = SWEEP_KEY("gain_out", DL_SWEEP_GAIN_OUT),
+    [KEY_CLUSTER_SPREAD] = SWEEP_KEY("cluster_spread",
+                                     DL_SWEEP_CLUSTER_SPREAD),
+};
+
+/* Default and allowed range of a sweepable key. */
+typedef struct {
+    const char *name;
+    double default_value;
+    double min;
+    double max;          /* INFINITY when unbounded */
+    bool min_exclusive;  /* the value must be > min, not >= min */
+    bool integer;
+} sweep_spec;
+
+static const sweep_spec sweep_specs[DL_SWEEP_COUNT] = {
+    [DL_SWEEP_TEMPERATURE] = {"temperature", 1.0, 0.0, INFINITY, false, false},
+    [DL_SWEEP_TOP_K] = {"top_k", 0.0, 0.0, INT_MAX, false, true},
+    [DL_SWEEP_TOP_P] = {"top_p", 1.0, 0.0, 1.0, false, false},
+    [DL_SWEEP_MIN_P] = {"min_p", 0.0, 0.0, 1.0, false, false},
+    [DL_SWEEP_REPETITION_PENALTY] = {"repetition_penalty", 1.0, 0.0, INFINITY,
+                                     true, false},
+    [DL_SWEEP_GAIN] = {"gain", 8.0, 0.0, INFINITY, false, false},
+    [DL_SWEEP_GAIN_OUT] = {"gain_out", 8.0, 0.0, INFINITY, false, false},
+    [DL_SWEEP_CLUSTER_SPREAD] = {"cluster_spread", 0.5, 0.0, INFINITY, false,
+                                 false},
+};
+
+/* ======================================================================
+ * Parse state and diagnostics
+ * ====================================================================== */
+
+/* The value text of one key as the handler received it. */
+typedef struct {
+    char *text;  /* NULL when the key is absent */
+    int line;    /* 0 when the key is absent */
+} raw_value;
+
+/* One message for diag, sorted by line before printing. */
+typedef struct {
+    int line;      /* 0 for a problem of the whole file */
+    size_t order;  /* report order, to keep sorting stable */
+    char *message;
+} diagnostic;
+
+struct parse_context {
+    const char *file;  /* name shown in messages */
+
+    /* reader: position in the text */
+    const char *next;  /* start of the next physical line, NULL at the end */
+    int line;          /* physical line last returned, 1-based */
+
+    /* reader: the long key line being handed over in pieces */
+    const char *piece;     /* start of the next piece, NULL when none */
+    const char *line_end;  /* end of that line's content */
+    bool continuation;     /* the line just returned continues a value */
+
+    /* handler */
+    section_id section;
+    bool saw_drift;
+    raw_value raw[KEY_COUNT];
+    raw_value *last_value;  /* where a continuation goes, NULL: drop it */
+
+    /* values */
+    bool valid[KEY_COUNT];  /* absent, or parsed and in range */
+    size_t prompt_count;
+
+    diagnostic *diagnostics;
+    size_t n_diagnostics;
+    size_t capacity;
+    bool out_of_memory;
+};
+
+static char *format_message_v(const char *fmt, va_list args)
+{
+    va_list copy;
+    va_copy(copy, args);
+    int length = vsnprintf(NULL, 0, fmt, copy);
+    va_end(copy);
+    if (length < 0)
+        return NULL;
+
+    char *message = malloc((size_t)length + 1);
+    if (message != NULL)
+        vsnprintf(message, (size_t)length + 1, fmt, args);
+    return message;
+}
+
+static bool push_diagnostic(parse_context *ctx, int line, char *message)
+{
+    if (ctx->n_diagnostics == ctx->capacity) {
+        size_t capacity = ctx->capacity == 0 ? 16 : 2 * ctx->capacity;
+        diagnostic *grown = realloc(ctx->diagnostics,
+                                    capacity * sizeof *grown);
+        if (grown == NULL)
+            return false;
+        ctx->diagnostics = grown;
+        ctx->capacity = capacity;
+    }
+
+    diagnostic *d = &ctx->diagnostics[ctx->n_diagnostics];
+    d->line = line;
+    d->order = ctx->n_diagnostics;
+    d->message = message;
+    ctx->n_diagnostics++;
+    return true;
+}
+
+/* Records "FILE:LINE: message", or "FILE: message" when line is 0. */
+__attribute__((format(printf, 3, 4)))
+static void report(parse_context *ctx, int line, const char *fmt, ...)
+{
+    va_list args;
+    va_start(args, fmt);
+    char *body = format_message_v(fmt, args);
+    va_end(args);
+
+    char *message = NULL;
+    if (body != NULL) {
+        size_t size = strlen(ctx->file) + strlen(body) + 32;
+        message = malloc(size);
+        if (message != NULL && line > 0)
+            snprintf(message, size, "%s:%d: %s", ctx->file, line, body);
+        else if (message != NULL)
+            snprintf(message, size, "%s: %s", ctx->file, body);
+    }
+    free(body);
+
+    if (message == NULL || !push_diagnostic(ctx, line, message)) {
+        free(message);
+        ctx->out_of_memory = true;
+    }
+}
+
+/* Shortens text to about SHOWN_VALUE_MAX characters for a message. */
+static const char *shorten(const char *text, size_t length, char *buffer,
+                           size_t size)
+{
+    if (length <= SHOWN_VALUE_MAX)
+        snprintf(buffer, size, "%.*s", (int)length, text);
+    else
+        snprintf(buffer, size, "%.56s ... %.20s", text, text + length - 20);
+    return buffer;
+}
+
+/* Records "FILE:LINE: KEY: 'VALUE' is invalid: reason" and marks the key
+ * invalid, so checks that combine keys skip it. */
+__attribute__((format(printf, 3, 4)))
+static void report_invalid(parse_context *ctx, key_id key, const char *fmt,
+                           ...)
+{
+    va_list args;
+    va_start(args, fmt);
+    char *reason = format_message_v(fmt, args);
+    va_end(args);
+
+    const raw_value *raw = &ctx->raw[key];
+    char shown[SHOWN_VALUE_MAX + 16];
+    const char *value = raw->text != NULL ? raw->text : "";
+    shorten(value, strlen(value), shown, sizeof shown);
+
+    if (reason == NULL)
+        ctx->out_of_memory = true;
+    else
+        report(ctx, raw->line, "%s: '%s' is invalid: %s",
+               key_specs[key].name, shown, reason);
+    free(reason);
+    ctx->valid[key] = false;
+}
+
+static int compare_diagnostics(const void *a, const void *b)
+{
+    const diagnostic *x = a;
+    const diagnostic *y = b;
+
+    /* problems of the whole file (line 0) come last */
+    long line_x = x->line > 0 ? x->line : LONG_MAX;
+    long line_y = y->line > 0 ? y->line : LONG_MAX;
+    if (line_x != line_y)
+        return line_x < line_y ? -1 : 1;
+    return (x->order > y->order) - (x->order < y->order);
+}
+
+/* Prints the diagnostics to diag in line order and frees them. Returns 0
+ * when there were none, else -1. */
+static int flush_diagnostics(parse_context *ctx, FILE *diag)
+{
+    if (ctx->n_diagnostics > 1)
+        qsort(ctx->diagnostics, ctx->n_diagnostics,
+              sizeof *ctx->diagnostics, compare_diagnostics);
+
+    for (size_t i = 0; i < ctx->n_diagnostics; i++) {
+        if (diag != NULL)
+            fprintf(diag, "%s\n", ctx->diagnostics[i].message);
+        free(ctx->diagnostics[i].message);
+    }
+    if (ctx->out_of_memory && diag != NULL)
+        fprintf(diag, "%s: out of memory while reading the config\n",
+                ctx->file);
+
+    int status = ctx->n_diagnostics > 0 || ctx->out_of_memory ? -1 : 0;
+    free(ctx->diagnostics);
+    ctx->diagnostics = NULL;
+    ctx->n_diagnostics = 0;
+    ctx->capacity = 0;
+    return status;
+}
+
+static char *duplicate(parse_context *ctx, const char *text)
+{
+    char *copy = strdup(text);
+    if (copy == NULL)
+        ctx->out_of_memory = true;
+    return copy;
+}
+
+/* ======================================================================
+ * Suggestions for misspelt names
+ * ====================================================================== */
+
+#define NAME_COMPARED_MAX 64
+
+/* Edit distance with adjacent transpositions counted as one edit (optimal
+ * string alignment), so "drfit" is one edit from "drift". Names longer
+ * than NAME_COMPARED_MAX characters count as far from everything. */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t n = strlen(a);
+    size_t m = strlen(b);
+    if (n > NAME_COMPARED_MAX || m > NAME_COMPARED_MAX)
+        return (size_t)-1;
+
+    unsigned char d[NAME_COMPARED_MAX + 1][NAME_COMPARED_MAX + 1];
+    for (size_t i = 0; i <= n; i++)
+        d[i][0] = (unsigned char)i;
+    for (size_t j = 0; j <= m; j++)
+        d[0][j] = (unsigned char)j;
+
+    for (size_t i = 1; i <= n; i++) {
+        for (size_t j = 1; j <= m; j++) {
+            unsigned cost = a[i - 1] != b[j - 1];
+            unsigned best = d[i - 1][j - 1] + cost;
+            if (d[i - 1][j] + 1u < best)
+                best = d[i - 1][j] + 1u;
+            if (d[i][j - 1] + 1u < best)
+                best = d[i][j - 1] + 1u;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]
+                && d[i - 2][j - 2] + 1u < best)
+                best = d[i - 2][j - 2] + 1u;
+            d[i][j] = (unsigned char)best;
+        }
+    }
+    return d[n][m];
+}
+
+/* True when name is close enough to candidate to suggest it: about one
+ * edit per three characters of the candidate. */
+static bool is_close(const char *name, const char *candidate)
+{
+    size_t length = strlen(candidate);
+    size_t limit = 3;
+    if (length <= 4)
+        limit = 1;
+    else if (length <= 8)
+        limit = 2;
+    return edit_distance(name, candidate) <= limit;
+}
+
+/* The key of section nearest to name, or -1 when none is close. */
+static int nearest_key(section_id section, const char *name)
+{
+    int best = -1;
+    size_t best_distance = (size_t)-1;
+
+    for (int k = 0; k < KEY_COUNT; k++) {
+        if (key_specs[k].section != section
+            || !is_close(name, key_specs[k].name))
+            continue;
+        size_t distance = edit_distance(name, key_specs[k].name);
+        if (distance < best_distance) {
+            best = k;
+            best_distance = distance;
+        }
+    }
+    return best;
+}
+
+/* Writes the names of the keys of section, comma-separated. */
+static void list_keys(section_id section, char *buffer, size_t size)
+{
+    size_t used = 0;
+    buffer[0] = '\0';
+
+    for (int k = 0; k < KEY_COUNT && used < size; k++) {
+        if (key_specs[k].section != section)
+            continue;
+        int n = snprintf(buffer + used, size - used, "%s%s",
+                         used > 0 ? ", " : "", key_specs[k].name);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+}
+
+static void report_unknown_key(parse_context *ctx, const char *name)
+{
+    const char *section = section_names[ctx->section];
+
+    for (int k = 0; k < KEY_COUNT; k++) {
+        if (strcmp(name, key_specs[k].name) == 0) {
+            report(ctx, ctx->line, "key '%s' belongs in [%s], not in [%s]",
+                   name, section_names[key_specs[k].section], section);
+            return;
+        }
+    }
+
+    int best = nearest_key(ctx->section, name);
+    if (best >= 0) {
+        report(ctx, ctx->line, "unknown key '%s' in [%s]; did you mean '%s'?",
+               name, section, key_specs[best].name);
+        return;
+    }
+
+    char keys[512];
+    list_keys(ctx->section, keys, sizeof keys);
+    report(ctx, ctx->line, "unknown key '%s' in [%s]; the keys of [%s] are "
+           "%s", name, section, section, keys);
+}
+
+/* ======================================================================
+ * The reader: physical lines to what inih may see
+ * ====================================================================== */
+
+static bool is_space(char c)
+{
+    return isspace((unsigned char)c) != 0;
+}
+
+/* Copies text[0..length) into inih's buffer, after a space when the piece
+ * continues the previous line's value. The caller checked that it fits. */
+static char *hand_over(char *buffer, bool indent, const char *text,
+                       size_t length)
+{
+    size_t at = 0;
+    if (indent)
+        buffer[at++] = ' ';
+    memcpy(buffer + at, text, length);
+    buffer[at + length] = '\0';
+    return buffer;
+}
+
+/* A line inih treats as a comment, for lines the reader handled itself. */
+static char *hand_over_comment(char *buffer)
+{
+    return hand_over(buffer, false, ";", 1);
+}
+
+/* Moves to the next physical line and returns it without surrounding
+ * whitespace (and without a UTF-8 byte order mark on line 1). */
+static void next_physical_line(parse_context *ctx, const char **begin,
+                               const char **end)
+{
+    const char *start = ctx->next;
+    const char *newline = strchr(start, '\n');
+    const char *stop = newline != NULL ? newline : start + strlen(start);
+
+    ctx->next = newline != NULL && newline[1] != '\0' ? newline + 1 : NULL;
+    ctx->line++;
+
+    if (ctx->line == 1 && stop - start >= 3
+        && memcmp(start, "\xEF\xBB\xBF", 3) == 0)
+        start += 3;
+    while (start < stop && is_space(*start))
+        start++;
+    while (stop > start && is_space(stop[-1]))
+        stop--;
+
+    *begin = start;
+    *end = stop;
+}
+
+/* Cuts an inline comment: ';' after whitespace, as inih's
+ * INI_INLINE_COMMENT_PREFIXES ";" does. Returns the new end. */
+static const char *cut_inline_comment(const char *begin, const char *end)
+{
+    for (const char *p = begin + 1; p < end; p++) {
+        if (*p == ';' && is_space(p[-1])) {
+            end = p;
+            break;
+        }
+    }
+    while (end > begin && is_space(end[-1]))
+        end--;
+    return end;
+}
+
+/* True when a continuation piece may start at p. inih would take a piece
+ * whose first visible character is ';' or '#' for a comment and drop it. */
+static bool may_start_piece(const char *p, const char *end)
+{
+    while (p < end && is_space(*p))
+        p++;
+    return p == end || (*p != ';' && *p != '#');
+}
+
+/* The last comma in [from, limit) after which a piece may start, or NULL. */
+static const char *find_split(const char *from, const char *limit,
+                              const char *end)
+{
+    if (limit > end)
+        limit = end;
+    for (const char *p = limit; p > from; p--) {
+        if (p[-1] == ',' && may_start_piece(p, end))
+            return p - 1;
+    }
+    return NULL;
+}
+
+/* True when the key line [begin, end), too long for inih's buffer of size
+ * bytes, can be cut into pieces. The first piece ends after a comma in the
+ * value and has at most size - 1 characters. Each later piece has at most
+ * size - 2, because a leading space is added to it. */
+static bool can_split(const char *begin, const char *value, const char *end,
+                      size_t size)
+{
+    const char *comma = find_split(value, begin + size - 1, end);
+
+    while (comma != NULL) {
+        const char *rest = comma + 1;
+        if ((size_t)(end - rest) <= size - 2)
+            return true;
+        comma = find_split(rest, rest + size - 2, end);
+    }
+    return false;
+}
+
+/* Returns the next piece of a long key line as a continuation line. */
+static char *next_piece(parse_context *ctx, char *buffer, size_t size)
+{
+    const char *p = ctx->piece;
+    const char *end = ctx->line_end;
+
+    ctx->continuation = true;
+    if ((size_t)(end - p) <= size - 2) {
+        ctx->piece = NULL;
+        return hand_over(buffer, true, p, (size_t)(end - p));
+    }
+
+    /* can_split found these commas with the same buffer size */
+    const char *comma = find_split(p, p + size - 2, end);
+    if (comma == NULL) {
+        report(ctx, ctx->line, "internal error: inih changed its buffer "
+               "size within a line");
+        ctx->piece = NULL;
+        return hand_over_comment(buffer);
+    }
+    ctx->piece = comma + 1;
+    return hand_over(buffer, true, p, (size_t)(comma + 1 - p));
+}
+
+static void enter_section(parse_context *ctx, const char *name, size_t length)
+{
+    char shown[SHOWN_VALUE_MAX + 16];
+    shorten(name, length, shown, sizeof shown);
+
+    for (section_id s = SECTION_EXPERIMENT; s <= SECTION_DRIFT; s++) {
+        if (strlen(section_names[s]) == length
+            && memcmp(name, section_names[s], length) == 0) {
+            ctx->section = s;
+            ctx->saw_drift |= s == SECTION_DRIFT;
+            return;
+        }
+    }
+
+    ctx->section = SECTION_SKIPPED;
+    if (length == 4 && memcmp(name, "lora", 4) == 0) {
+        report(ctx, ctx->line, "section [lora] is not supported by this "
+               "version of driftlab yet; remove it");
+        return;
+    }
+
+    for (section_id s = SECTION_EXPERIMENT; s <= SECTION_DRIFT; s++) {
+        if (is_close(shown, section_names[s])) {
+            report(ctx, ctx->line, "unknown section '%s'; did you mean "
+                   "'%s'?", shown, section_names[s]);
+            return;
+        }
+    }
+    report(ctx, ctx->line, "unknown section '%s'; the sections are "
+           "[experiment] and [drift]", shown);
+}
+
+static char *read_section_header(parse_context *ctx, char *buffer,
+                                 size_t size, const char *begin,
+                                 const char *end)
+{
+    char shown[SHOWN_VALUE_MAX + 16];
+    const char *close = memchr(begin, ']', (size_t)(end - begin));
+
+    if (close == NULL) {
+        ctx->section = SECTION_SKIPPED;
+        report(ctx, ctx->line, "syntax error: section header '%s' has no "
+               "closing ']'",
+               shorten(begin, (size_t)(end - begin), shown, sizeof shown));
+        return hand_over_comment(buffer);
+    }
+    if (close + 1 < end)
+        report(ctx, ctx->line, "syntax error: unexpected text '%s' after "
+               "the section header; start a comment with ' ;'",
+               shorten(close + 1, (size_t)(end - close - 1), shown,
+                       sizeof shown));
+
+    enter_section(ctx, begin + 1, (size_t)(close - begin - 1));
+    if ((size_t)(close + 1 - begin) > size - 1)
+        return hand_over_comment(buffer);
+    return hand_over(buffer, false, begin, (size_t)(close + 1 - begin));
+}
+
+static char *read_key_line(parse_context *ctx, char *buffer, size_t size,
+                           const char *begin, const char *end)
+{
+    char shown[SHOWN_VALUE_MAX + 16];
+    size_t length = (size_t)(end - begin);
+    const char *equals = memchr(begin, '=', length);
+
+    if (equals == NULL) {
+        report(ctx, ctx->line, "syntax error: expected 'key = value', "
+               "'[section]' or a comment, got '%s'",
+               shorten(begin, length, shown, sizeof shown));
+        return hand_over_comment(buffer);
+    }
+
+    const char *key_end = equals;
+    while (key_end > begin && is_space(key_end[-1]))
+        key_end--;
+    if (key_end == begin) {
+        report(ctx, ctx->line, "syntax error: a key name is missing before "
+               "'='");
+        return hand_over_comment(buffer);
+    }
+
+    /* inih splits a key from its value at ':' as well as at '=' */
+    if (memchr(begin, ':', (size_t)(key_end - begin)) != NULL) {
+        report(ctx, ctx->line, "syntax error: key '%s' contains ':'; write "
+               "'key = value'",
+               shorten(begin, (size_t)(key_end - begin), shown,
+                       sizeof shown));
+        return hand_over_comment(buffer);
+    }
+
+    if (length <= size - 1)
+        return hand_over(buffer, false, begin, length);
+
+    if (!can_split(begin, equals + 1, end, size)) {
+        report(ctx, ctx->line, "%s: line is %zu characters long, but inih "
+               "reads at most %zu at a time, and a longer value can only be "
+               "split after a comma that is at most %zu characters after the "
+               "previous one",
+               shorten(begin, (size_t)(key_end - begin), shown, sizeof shown),
+               length, size - 1, size - 2);
+        return hand_over_comment(buffer);
+    }
+
+    const char *comma = find_split(equals + 1, begin + size - 1, end);
+    ctx->piece = comma + 1;
+    ctx->line_end = end;
+    return hand_over(buffer, false, begin, (size_t)(comma + 1 - begin));
+}
+
+/* The ini_reader given to ini_parse_stream; stream is the parse_context.
+ * Returns buffer holding at most size - 1 characters, or NULL at the end
+ * of the text. */
+static char *read_line(char *buffer, int size, void *stream)
+{
+    parse_context *ctx = stream;
+    const char *begin;
+    const char *end;
+
+    ctx->continuation = false;
+
+    /* too small for a continuation piece; inih 55 passes 200 */
+    if (size < 4) {
+        report(ctx, ctx->line, "internal error: inih passed a line buffer "
+               "of %d bytes", size);
+        return NULL;
+    }
+
+    if (ctx->piece != NULL)
+        return next_piece(ctx, buffer, (size_t)size);
+    if (ctx->next == NULL)
+        return NULL;
+
+    next_physical_line(ctx, &begin, &end);
+    if (begin == end)
+        return hand_over(buffer, false, "", 0);
+    if (*begin == ';' || *begin == '#')
+        return hand_over_comment(buffer);
+
+    end = cut_inline_comment(begin, end);
+    if (*begin == '[')
+        return read_section_header(ctx, buffer, (size_t)size, begin, end);
+    return read_key_line(ctx, buffer, (size_t)size, begin, end);
+}
+
+/* ======================================================================
+ * The handler: raw values per key
+ * ====================================================================== */
+
+static void append_value(parse_context *ctx, raw_value *raw, const char *more)
+{
+    size_t length = strlen(raw->text);
+    size_t added = strlen(more);
+    char *grown = realloc(raw->text, length + added + 1);
+
+    if (grown == NULL) {
+        ctx->out_of_memory = true;
+        return;
+    }
+    memcpy(grown + length, more, added + 1);
+    raw->text = grown;
+}
+
+static int find_key(section_id section, const char *name)
+{
+    for (int k = 0; k < KEY_COUNT; k++) {
+        if (key_specs[k].section == section
+            && strcmp(key_specs[k].name, name) == 0)
+            return k;
+    }
+    return -1;
+}
+
+/* The ini_handler given to ini_parse_stream. It takes the section and the
+ * line from the reader's state rather than from inih, and always returns
+ * 1 (go on), because problems are collected in the context. */
+static int store_value(void *user, const char *section, const char *name,
+                       const char *value)
+{
+    parse_context *ctx = user;
+    (void)section;
+
+    if (ctx->continuation) {
+        if (ctx->last_value != NULL)
+            append_value(ctx, ctx->last_value, value);
+        return 1;
+    }
+    ctx->last_value = NULL;
+
+    if (ctx->section == SECTION_NONE) {
+        report(ctx, ctx->line, "key '%s' is outside any section; put it "
+               "under [experiment] or [drift]", name);
+        return 1;
+    }
+    if (ctx->section == SECTION_SKIPPED)
+        return 1;
+
+    int key = find_key(ctx->section, name);
+    if (key < 0) {
+        report_unknown_key(ctx, name);
+        return 1;
+    }
+
+    raw_value *raw = &ctx->raw[key];
+    if (raw->line != 0) {
+        report(ctx, ctx->line, "duplicate key '%s' in [%s]; it was first "
+               "given on line %d", name, section_names[ctx->section],
+               raw->line);
+        return 1;
+    }
+
+    raw->text = duplicate(ctx, value);
+    raw->line = ctx->line;
+    if (raw->text != NULL)
+        ctx->last_value = raw;
+    return 1;
+}
+
+static void read_keys(parse_context *ctx)
+{
+    int status = ini_parse_stream(read_line, ctx, store_value, ctx);
+
+    /* the reader passes inih only lines it accepts, so this is a bug */
+    if (status > 0)
+        report(ctx, status, "internal error: inih rejected a line that the "
+               "reader accepted");
+    else if (status < 0)
+        report(ctx, 0, "internal error: ini_parse_stream failed with "
+               "status %d", status);
+}
+
+/* ======================================================================
+ * Values of single keys
+ * ====================================================================== */
+
+/* Writes "must be ..." for a number range into buffer. */
+static const char *describe_range(double min, double max, bool min_exclusive,
+                                  bool integer, char *buffer, size_t size)
+{
+    char low[32], high[32];
+    dl_sweep_values_format(min, low, sizeof low);
+    dl_sweep_values_format(max, high, sizeof high);
+
+    if (integer && max >= INT_MAX)
+        snprintf(buffer, size, "must be an integer >= %s", low);
+    else if (integer)
+        snprintf(buffer, size, "must be an integer from %s to %s", low, high);
+    else if (isfinite(max))
+        snprintf(buffer, size, "must be in [%s, %s]", low, high);
+    else
+        snprintf(buffer, size, "must be %s %s", min_exclusive ? ">" : ">=",
+                 low);
+    return buffer;
+}
+
+/* Parses the raw value of a key that takes one number. */
+static bool parse_one_number(parse_context *ctx, key_id key, unsigned flags,
+                             double *value)
+{
+    dl_sweep_values values;
+    dl_error err;
+
+    if (dl_sweep_values_parse(ctx->raw[key].text, flags, &values, &err)
+        != 0) {
+        report_invalid(ctx, key, "%s", err.message);
+        return false;
+    }
+
+    size_t count = values.count;
+    *value = values.values[0];
+    dl_sweep_values_free(&values);
+    if (count == 1)
+        return true;
+
+    if (key_specs[key].sets_shape)
+        report_invalid(ctx, key, "%s sets array shapes, so it takes one "
+                       "value; use one config per value",
+                       key_specs[key].name);
+    else
+        report_invalid(ctx, key, "%s takes one value; only temperature, "
+                       "top_k, top_p, min_p, repetition_penalty, gain, "
+                       "gain_out and cluster_spread can be swept",
+                       key_specs[key].name);
+    return false;
+}
+
+static bool parse_int_key(parse_context *ctx, key_id key, dl_config *cfg)
+{
+    const key_spec *spec = &key_specs[key];
+    double value;
+    char allowed[96];
+
+    if (!parse_one_number(ctx, key, DL_SWEEP_VALUES_INTEGER, &value))
+        return false;
+    if (value < spec->min || value > spec->max) {
+        report_invalid(ctx, key, "%s",
+                       describe_range(spec->min, spec->max, false, true,
+                                      allowed, sizeof allowed));
+        return false;
+    }
+
+    *(int *)((char *)cfg + spec->field) = (int)value;
+    return true;
+}
+
+static bool parse_megabytes(parse_context *ctx, key_id key, dl_config *cfg)
+{
+    double value;
+
+    if (!parse_one_number(ctx, key, 0, &value))
+        return false;
+    if (value <= 0.0) {
+        report_invalid(ctx, key, "must be > 0 (megabytes)");
+        return false;
+    }
+
+    *(double *)((char *)cfg + key_specs[key].field) = value;
+    return true;
+}
+
+/* True for 1 to 64 characters of [A-Za-z0-9_.-], other than "." and "..",
+ * which would name the output folder's own or parent directory. */
+static bool is_valid_name(const char *name)
+{
+    size_t length = strlen(name);
+
+    if (length < 1 || length > 64)
+        return false;
+    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+        return false;
+    for (size_t i = 0; i < length; i++) {
+        char c = name[i];
+        if (!isalnum((unsigned char)c) && c != '_' && c != '.' && c != '-')
+            return false;
+    }
+    return true;
+}
+
+static bool parse_name(parse_context *ctx, key_id key, dl_config *cfg)
+{
+    if (!is_valid_name(ctx->raw[key].text)) {
+        report_invalid(ctx, key, "must be 1 to 64 characters from A-Z, a-z, "
+                       "0-9, '_', '.' and '-', and not '.' or '..'");
+        return false;
+    }
+    cfg->name = duplicate(ctx, ctx->raw[key].text);
+    return cfg->name != NULL;
+}
+
+/* strtoull reads the master seed, so it must cover uint64_t exactly */
+_Static_assert(ULLONG_MAX == UINT64_MAX, "unsigned long long is not 64-bit");
+
+static bool parse_master_seed(parse_context *ctx, key_id key, dl_config *cfg)
+{
+    const char *text = ctx->raw[key].text;
+    bool digits = text[0] != '\0';
+
+    for (const char *p = text; *p != '\0'; p++)
+        digits &= isdigit((unsigned char)*p) != 0;
+
+    errno = 0;
+    unsigned long long value = digits ? strtoull(text, NULL, 10) : 0;
+    if (!digits || errno == ERANGE) {
+        report_invalid(ctx, key, "must be one decimal integer from 0 to "
+                       "%llu", (unsigned long long)UINT64_MAX);
+        return false;
+    }
+
+    cfg->master_seed = (uint64_t)value;
+    return true;
+}
+
+/* Sets cfg->seeds to 0, 1, ..., count - 1. */
+static bool set_seed_count(parse_context *ctx, dl_config *cfg, size_t count)
+{
+    int64_t *seeds = malloc(count * sizeof *seeds);
+    if (seeds == NULL) {
+        ctx->out_of_memory = true;
+        return false;
+    }
+    for (size_t i = 0; i < count; i++)
+        seeds[i] = (int64_t)i;
+
+    free(cfg->seeds);
+    cfg->seeds = seeds;
+    cfg->n_seeds = count;
+    return true;
+}
+
+static bool parse_seeds(parse_context *ctx, key_id key, dl_config *cfg)
+{
+    dl_sweep_values values;
+    dl_error err;
+
+    if (dl_sweep_values_parse(ctx->raw[key].text, DL_SWEEP_VALUES_INTEGER,
+                              &values, &err) != 0) {
+        report_invalid(ctx, key, "%s", err.message);
+        return false;
+    }
+
+    /* a single number is a count; a list or range gives the seed values */
+    if (values.form == DL_SWEEP_VALUES_SCALAR) {
+        double count = values.values[0];
+        dl_sweep_values_free(&values);
+        if (count < 1 || count > DL_SWEEP_VALUES_MAX) {
+            report_invalid(ctx, key, "a single number is the seed count and "
+                           "must be from 1 to %d; give explicit seed values "
+                           "as a list or range, e.g. 7..7",
+                           DL_SWEEP_VALUES_MAX);
+            return false;
+        }
+        return set_seed_count(ctx, cfg, (size_t)count);
+    }
+
+    for (size_t i = 0; i < values.count; i++) {
+        if (values.values[i] < 0) {
+            char shown[32];
+            report_invalid(ctx, key, "seed values must be integers >= 0, "
+                           "got %s",
+                           dl_sweep_values_format(values.values[i], shown,
+                                                  sizeof shown));
+            dl_sweep_values_free(&values);
+            return false;
+        }
+    }
+
+    int64_t *seeds = malloc(values.count * sizeof *seeds);
+    if (seeds == NULL) {
+        dl_sweep_values_free(&values);
+        ctx->out_of_memory = true;
+        return false;
+    }
+    for (size_t i = 0; i < values.count; i++)
+        seeds[i] = (int64_t)values.values[i];
+
+    free(cfg->seeds);
+    cfg->seeds = seeds;
+    cfg->n_seeds = values.count;
+    dl_sweep_values_free(&values);
+    return true;
+}
+
+static bool parse_output(parse_context *ctx, key_id key, dl_config *cfg)
+{
+    if (ctx->raw[key].text[0] == '\0') {
+        report_invalid(ctx, key, "must be a directory path; remove the key "
+                       "to use output/NAME");
+        return false;
+    }
+    cfg->output_dir = duplicate(ctx, ctx->raw[key].text);
+    return cfg->output_dir != NULL;
+}
+
+/* The DL_FORMAT_* bit of the format named by [begin, end), or 0. */
+static unsigned format_bit(const char *begin, const char *end)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } formats[] = {
+        {"svg", DL_FORMAT_SVG},
+        {"pdf", DL_FORMAT_PDF},
+        {"png", DL_FORMAT_PNG},
+    };
+
+    for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++) {
+        if ((size_t)(end - begin) == 3 && memcmp(begin, formats[i].name, 3) == 0)
+            return formats[i].bit;
+    }
+    return 0;
+}
+
+static bool parse_formats(parse_context *ctx, key_id key, dl_config *cfg)
+{
+    const char *item = ctx->raw[key].text;
+    unsigned formats = 0;
+    char shown[SHOWN_VALUE_MAX + 16];
+
+    for (size_t index = 1;; index++) {
+        const char *comma = strchr(item, ',');
+        const char *begin = item;
+        const char *end = comma != NULL ? comma : item + strlen(item);
+        while (begin < end && is_space(*begin))
+            begin++;
+        while (end > begin && is_space(end[-1]))
+            end--;
+
+        unsigned bit = format_bit(begin, end);
+        shorten(begin, (size_t)(end - begin), shown, sizeof shown);
+        if (begin == end) {
+            report_invalid(ctx, key, "item %zu is empty; list svg, pdf or "
+                           "png, separated by commas", index);
+            return false;
+        }
+        if (bit == 0) {
+            report_invalid(ctx, key, "'%s' is not a format; use svg, pdf "
+                           "and png (lower case), separated by commas",
+                           shown);
+            return false;
+        }
+        if (formats & bit) {
+            report_invalid(ctx, key, "'%s' is listed twice", shown);
+            return false;
+        }
+        formats |= bit;
+
+        if (comma == NULL)
+            break;
+        item = comma + 1;
+    }
+
+    cfg->formats = formats;
+    return true;
+}
+
+static bool parse_rule(parse_context *ctx, key_id key, dl_config *cfg)
+{
+    const char *text = ctx->raw[key].text;
+
+    if (strcmp(text, "cluster") == 0)
+        cfg->rule = DL_RULE_CLUSTER;
+    else if (strcmp(text, "lm") == 0)
+        cfg->rule = DL_RULE_LM;
+    else {
+        report_invalid(ctx, key, "must be 'cluster' or 'lm'");
+        return false;
+    }
+    return true;
+}
+
+static bool parse_projection(parse_context *ctx, key_id key, dl_config *cfg)
+{
+    const char *text = ctx->raw[key].text;
+
+    if (strcmp(text, "identity") == 0)
+        cfg->projection = DL_PROJECTION_IDENTITY;
+    else if (strcmp(text, "random") == 0)
+        cfg->projection = DL_PROJECTION_RANDOM;
+    else {
+        report_invalid(ctx, key, "must be 'identity' or 'random'");
+        return false;
+    }
+    return true;
+}
+
+/* Parses the prompt's token ids. Their upper bound, the vocabulary size,
+ * is checked with the other keys in check_prompt. */
+static bool parse_prompt(parse_context *ctx, key_id key, dl_config *cfg)
+{
+    dl_sweep_values values;
+    dl_error err;
+    unsigned flags = DL_SWEEP_VALUES_INTEGER | DL_SWEEP_VALUES_KEEP_DUPLICATES;
+
+    if (dl_sweep_values_parse(ctx->raw[key].text, flags, &values, &err) != 0) {
+        report_invalid(ctx, key, "%s", err.message);
+        return false;
+    }
+
+    bool ok = true;
+    if (values.form != DL_SWEEP_VALUES_SCALAR
+        && values.form != DL_SWEEP_VALUES_LIST) {
+        report_invalid(ctx, key, "the prompt is a comma list of token ids, "
+                       "not a range");
+        ok = false;
+    } else if (values.count > PROMPT_MAX) {
+        report_invalid(ctx, key, "the prompt has %zu tokens; at most %d are "
+                       "allowed", values.count, PROMPT_MAX);
+        ok = false;
+    }
+    for (size_t i = 0; ok && i < values.count; i++) {
+        if (values.values[i] < 0) {
+            report_invalid(ctx, key, "token ids must be integers >= 0, got "
+                           "%.0f (token %zu)", values.values[i], i + 1);
+            ok = false;
+        }
+    }
+
+    int *prompt = ok ? malloc(values.count * sizeof *prompt) : NULL;
+    if (ok && prompt == NULL) {
+        ctx->out_of_memory = true;
+        ok = false;
+    }
+    for (size_t i = 0; ok && i < values.count; i++)
+        prompt[i] = values.values[i] > INT_MAX ? INT_MAX
+                                               : (int)values.values[i];
+
+    if (ok) {
+        cfg->prompt = prompt;
+        ctx->prompt_count = values.count;
+    }
+    dl_sweep_values_free(&values);
+    return ok;
+}
+
+/* Checks every value of a sweepable key against its range. */
+static bool check_sweep_range(parse_context *ctx, key_id key,
+                              const dl_sweep_values *values)
+{
+    const sweep_spec *spec = &sweep_specs[key_specs[key].sweep];
+    char allowed[96];
+
+    describe_range(spec->min, spec->max, spec->min_exclusive, spec->integer,
+                   allowed, sizeof allowed);
+    for (size_t i = 0; i < values->count; i++) {
+        double v = values->values[i];
+        bool too_low = spec->min_exclusive ? v <= spec->min : v < spec->min;
+        if (!too_low && v <= spec->max)
+            continue;
+
+        char shown[32];
+        if (values->count == 1)
+            report_invalid(ctx, key, "%s", allowed);
+        else
+            report_invalid(ctx, key, "%s, got %s", allowed,
+                           dl_sweep_values_format(v, shown, sizeof shown));
+        return false;
+    }
+    return true;
+}
+
+static bool parse_sweep_key(parse_context *ctx, key_id key, dl_config *cfg)
+{
+    int sweep = key_specs[key].sweep;
+    unsigned flags = sweep_specs[sweep].integer ? DL_SWEEP_VALUES_INTEGER : 0;
+    dl_sweep_values values;
+    dl_error err;
+
+    if (dl_sweep_values_parse(ctx->raw[key].text, flags, &values, &err) != 0) {
+        report_invalid(ctx, key, "%s", err.message);
+        return false;
+    }
+    if (!check_sweep_range(ctx, key, &values)) {
+        dl_sweep_values_free(&values);
+        return false;
+    }
+
+    dl_value_list *list = &cfg->sweep[sweep];
+    free(list->values);
+    list->values = values.values;
+    list->count = values.count;
+    list->line = ctx->raw[key].line;
+    return true;
+}
+
+/* ======================================================================
+ * Defaults and checks across keys
+ * ====================================================================== */
+
+static void set_defaults(parse_context *ctx, dl_config *cfg)
+{
+    cfg->master_seed = 0;
+    cfg->threads = 0;
+    cfg->formats = DL_FORMAT_SVG | DL_FORMAT_PDF | DL_FORMAT_PNG;
+    cfg->max_memory_mb = 4096;
+    cfg->max_output_mb = 4096;
+
+    cfg->rule = DL_RULE_CLUSTER;
+    cfg->projection = DL_PROJECTION_IDENTITY;
+    cfg->clusters = 4;
+    cfg->tokens_per_cluster = 8;
+    cfg->d_model = 32;
+    cfg->d_head = 32;
+    cfg->prompt_length = 8;
+    cfg->steps = 48;
+    cfg->keep_attention = 2;
+    set_seed_count(ctx, cfg, 8);
+
+    for (int k = 0; k < DL_SWEEP_COUNT; k++) {
+        dl_value_list *list = &cfg->sweep[k];
+        list->values = malloc(sizeof *list->values);
+        if (list->values == NULL) {
+            ctx->out_of_memory = true;
+            continue;
+        }
+        list->values[0] = sweep_specs[k].default_value;
+        list->count = 1;
+        list->line = 0;
+    }
+}
+
+/* Sets the default name: the file name without its folder and ".ini".
+ * Characters a name may not contain become '_', so that any file name
+ * works; a name that would still be invalid becomes "config". */
+static void set_default_name(parse_context *ctx, dl_config *cfg)
+{
+    const char *base = strrchr(ctx->file, '/');
+    base = base != NULL ? base + 1 : ctx->file;
+
+    size_t length = strlen(base);
+    if (length >= 4 && strcmp(base + length - 4, ".ini") == 0)
+        length -= 4;
+    if (length > 64)
+        length = 64;
+
+    char name[65];
+    for (size_t i = 0; i < length; i++) {
+        char c = base[i];
+        bool allowed = isalnum((unsigned char)c) || c == '_' || c == '.'
+                    || c == '-';
+        name[i] = allowed ? c : '_';
+    }
+    name[length] = '\0';
+
+    cfg->name = duplicate(ctx, is_valid_name(name) ? name : "config");
+}
+
+static void parse_present_keys(parse_context *ctx, dl_config *cfg)
+{
+    for (int k = 0; k < KEY_COUNT; k++) {
+        ctx->valid[k] = true;
+        if (ctx->raw[k].line != 0)
+            ctx->valid[k] = key_specs[k].parse(ctx, (key_id)k, cfg);
+    }
+}
+
+static bool both_valid(const parse_context *ctx, key_id a, key_id b)
+{
+    return ctx->valid[a] && ctx->valid[b];
+}
+
+/* The later of two keys in the file, for a message about both. */
+static key_id later_key(const parse_context *ctx, key_id a, key_id b)
+{
+    return ctx->raw[b].line > ctx->raw[a].line ? b : a;
+}
+
+static void check_vocabulary(parse_context *ctx, dl_config *cfg)
+{
+    if (!both_valid(ctx, KEY_CLUSTERS, KEY_TOKENS_PER_CLUSTER))
+        return;
+
+    long vocabulary = (long)cfg->clusters * cfg->tokens_per_cluster;
+    if (vocabulary <= VOCABULARY_MAX)
+        return;
+
+    key_id key = later_key(ctx, KEY_CLUSTERS, KEY_TOKENS_PER_CLUSTER);
+    report_invalid(ctx, key, "the vocabulary clusters * tokens_per_cluster = "
+                   "%d * %d = %ld exceeds the maximum of %d tokens",
+                   cfg->clusters, cfg->tokens_per_cluster, vocabulary,
+                   VOCABULARY_MAX);
+}
+
+static void check_d_head(parse_context *ctx, dl_config *cfg)
+{
+    if (!both_valid(ctx, KEY_D_MODEL, KEY_PROJECTION))
+        return;
+    if (ctx->raw[KEY_D_HEAD].line == 0) {
+        cfg->d_head = cfg->d_model;
+        return;
+    }
+
+    if (ctx->valid[KEY_D_HEAD] && cfg->projection == DL_PROJECTION_IDENTITY
+        && cfg->d_head != cfg->d_model)
+        report_invalid(ctx, KEY_D_HEAD, "projection = identity compares "
+                       "embeddings directly, so d_head must equal d_model "
+                       "(%d); remove d_head or set projection = random",
+                       cfg->d_model);
+}
+
+static void check_prompt(parse_context *ctx, dl_config *cfg)
+{
+    if (ctx->raw[KEY_PROMPT].line == 0 || !ctx->valid[KEY_PROMPT])
+        return;
+
+    if (both_valid(ctx, KEY_CLUSTERS, KEY_TOKENS_PER_CLUSTER)) {
+        int vocabulary = cfg->clusters * cfg->tokens_per_cluster;
+        for (size_t i = 0; i < ctx->prompt_count; i++) {
+            if (cfg->prompt[i] < vocabulary)
+                continue;
+            report_invalid(ctx, KEY_PROMPT, "token ids must be in [0, %d) "
+                           "because clusters * tokens_per_cluster = %d, got "
+                           "%d (token %zu)", vocabulary, vocabulary,
+                           cfg->prompt[i], i + 1);
+            break;
+        }
+    }
+
+    if (ctx->raw[KEY_PROMPT_LENGTH].line == 0) {
+        cfg->prompt_length = (int)ctx->prompt_count;
+        return;
+    }
+    if (ctx->valid[KEY_PROMPT_LENGTH]
+        && (size_t)cfg->prompt_length != ctx->prompt_count)
+        report_invalid(ctx, KEY_PROMPT_LENGTH, "the prompt on line %d has "
+                       "%zu tokens; remove prompt_length or set it to %zu",
+                       ctx->raw[KEY_PROMPT].line, ctx->prompt_count,
+                       ctx->prompt_count);
+}
+
+/* keep_attention defaults to 2, or to the number of seeds when fewer. */
+static void check_keep_attention(parse_context *ctx, dl_config *cfg)
+{
+    if (!ctx->valid[KEY_SEEDS])
+        return;
+    if (ctx->raw[KEY_KEEP_ATTENTION].line == 0) {
+        if ((size_t)cfg->keep_attention > cfg->n_seeds)
+            cfg->keep_attention = (int)cfg->n_seeds;
+        return;
+    }
+
+    if (ctx->valid[KEY_KEEP_ATTENTION]
+        && (size_t)cfg->keep_attention > cfg->n_seeds)
+        report_invalid(ctx, KEY_KEEP_ATTENTION, "must be at most the number "
+                       "of seeds (%zu)", cfg->n_seeds);
+}
+
+static int compare_axis_lines(const void *a, const void *b, const dl_config *cfg)
+{
+    int x = cfg->sweep[*(const dl_sweep_key *)a].line;
+    int y = cfg->sweep[*(const dl_sweep_key *)b].line;
+    return (x > y) - (x < y);
+}
+
+/* Lists the keys with more than one value in cfg->axes, in file order.
+ * An insertion sort, because there are at most DL_SWEEP_COUNT axes. */
+static void collect_axes(dl_config *cfg)
+{
+    cfg->n_axes = 0;
+    for (int k = 0; k < DL_SWEEP_COUNT; k++) {
+        if (cfg->sweep[k].count < 2)
+            continue;
+
+        size_t at = cfg->n_axes++;
+        cfg->axes[at] = (dl_sweep_key)k;
+        while (at > 0
+               && compare_axis_lines(&cfg->axes[at - 1], &cfg->axes[at],
+                                     cfg) > 0) {
+            dl_sweep_key swap = cfg->axes[at - 1];
+            cfg->axes[at - 1] = cfg->axes[at];
+            cfg->axes[at] = swap;
+            at--;
+        }
+    }
+}
+
+/* ======================================================================
+ * Public functions
+ * ====================================================================== */
+
+/* Parses text, which cfg takes over whatever the outcome. */
+static int parse_owned_text(char *text, size_t length,
+                            const char *display_name, dl_config *cfg,
+                            FILE *diag)
+{
+    parse_context ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.file = display_name;
+    ctx.next = text[0] != '\0' ? text : NULL;
+
+    memset(cfg, 0, sizeof *cfg);
+    cfg->text = text;
+    cfg->text_length = length;
+    cfg->path = duplicate(&ctx, display_name);
+
+    read_keys(&ctx);
+    set_defaults(&ctx, cfg);
+    parse_present_keys(&ctx, cfg);
+
+    check_vocabulary(&ctx, cfg);
+    check_d_head(&ctx, cfg);
+    check_prompt(&ctx, cfg);
+    check_keep_attention(&ctx, cfg);
+    if (!ctx.saw_drift)
+        report(&ctx, 0, "no [drift] section: nothing to simulate");
+    cfg->has_drift = ctx.saw_drift;
+
+    if (ctx.raw[KEY_NAME].line == 0)
+        set_default_name(&ctx, cfg);
+    collect_axes(cfg);
+
+    for (int k = 0; k < KEY_COUNT; k++)
+        free(ctx.raw[k].text);
+
+    int status = flush_diagnostics(&ctx, diag);
+    if (status != 0)
+        dl_config_free(cfg);
+    return status;
+}
+
+int dl_config_parse(const char *text, const char *display_name,
+                    dl_config *cfg, FILE *diag)
+{
+    size_t length = strlen(text);
+    char *copy = malloc(length + 1);
+
+    memset(cfg, 0, sizeof *cfg);
+    if (copy == NULL) {
+        if (diag != NULL)
+            fprintf(diag, "%s: out of memory while reading the config\n",
+                    display_name);
+        return -1;
+    }
+    memcpy(copy, text, length + 1);
+    return parse_owned_text(copy, length, display_name, cfg, diag);
+}
+
+/* Reads the whole stream into a NUL-terminated buffer. Returns NULL with
+ * errno set on failure. */
+static char *read_stream(FILE *file, size_t *length)
+{
+    size_t used = 0;
+    size_t capacity = 4096;
+    char *text = malloc(capacity);
+
+    while (text != NULL) {
+        used += fread(text + used, 1, capacity - used - 1, file);
+        if (ferror(file)) {
+            int saved = errno;
+            free(text);
+            errno = saved;
+            return NULL;
+        }
+        if (feof(file))
+            break;
+
+        capacity *= 2;
+        char *grown = realloc(text, capacity);
+        if (grown == NULL)
+            free(text);
+        text = grown;
+    }
+    if (text == NULL) {
+        errno = ENOMEM;
+        return NULL;
+    }
+
+    text[used] = '\0';
+    *length = used;
+    return text;
+}
+
+int dl_config_load(const char *path, dl_config *cfg, FILE *diag)
+{
+    memset(cfg, 0, sizeof *cfg);
+
+    FILE *file = fopen(path, "rb");
+    size_t length = 0;
+    char *text = NULL;
+    if (file != NULL) {
+        text = read_stream(file, &length);
+        int saved = errno;
+        fclose(file);
+        errno = saved;
+    }
+    if (text == NULL) {
+        if (diag != NULL)
+            fprintf(diag, "%s: cannot read: %s\n", path, strerror(errno));
+        return -1;
+    }
+
+    /* the parser works on C strings, so a NUL byte would end the text */
+    const char *nul = memchr(text, '\0', length);
+    if (nul != NULL) {
+        if (diag != NULL)
+            fprintf(diag, "%s: cannot read: byte %zu is NUL, so this is not "
+                    "a text file\n", path, (size_t)(nul - text) + 1);
+        free(text);
+        return -1;
+    }
+
+    return parse_owned_text(text, length, path, cfg, diag);
+}
+
+void dl_config_free(dl_config *cfg)
+{
+    free(cfg->path);
+    free(cfg->text);
+    free(cfg->name);
+    free(cfg->seeds);
+    free(cfg->output_dir);
+    free(cfg->prompt);
+    for (int k = 0; k < DL_SWEEP_COUNT; k++)
+        free(cfg->sweep[k].values);
+    memset(cfg, 0, sizeof *cfg);
+}
+
+const char *dl_sweep_key_name(dl_sweep_key key)
+{
+    if ((int)key < 0 || key >= DL_SWEEP_COUNT)
+        return "?";
+    return sweep_specs[key].name;
+}
+
+bool dl_sweep_key_is_integer(dl_sweep_key key)
+{
+    return (int)key >= 0 && key < DL_SWEEP_COUNT && sweep_specs[key].integer;
+}
+
+const char *dl_rule_name(dl_rule rule)
+{
+    return rule == DL_RULE_LM ? "lm" : "cluster";
+}
+
+const char *dl_projection_name(dl_projection projection)
+{
+    return projection == DL_PROJECTION_RANDOM ? "random" : "identity";
+}

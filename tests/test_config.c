@@ -1,0 +1,1102 @@
+/* test_config.c - unit tests of the INI config: defaults, every value form,
+ * sweep axes, every error with its line, and lines longer than inih's
+ * 200-byte buffer.
+ *
+ * Messages written to diag are captured with open_memstream and checked
+ * line by line, so a test names the exact text a user would see.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+
+/* ---- helpers ---- */
+
+typedef struct {
+    int status;
+    dl_config cfg;
+    char *messages;  /* everything written to diag */
+} parse_result;
+
+static parse_result parse_named(const char *text, const char *name)
+{
+    parse_result result;
+    size_t size = 0;
+
+    result.messages = NULL;
+    FILE *diag = open_memstream(&result.messages, &size);
+    assert_non_null(diag);
+    result.status = dl_config_parse(text, name, &result.cfg, diag);
+    fclose(diag);
+    return result;
+}
+
+static parse_result parse(const char *text)
+{
+    return parse_named(text, "lecture.ini");
+}
+
+static void finish(parse_result *result)
+{
+    dl_config_free(&result->cfg);
+    free(result->messages);
+}
+
+static void assert_parsed(const parse_result *result)
+{
+    if (result->status != 0 || result->messages[0] != '\0')
+        fail_msg("parse failed with status %d:\n%s", result->status,
+                 result->messages);
+}
+
+/* True when messages has a line equal to line. */
+static int has_line(const char *messages, const char *line)
+{
+    size_t length = strlen(line);
+
+    for (const char *at = strstr(messages, line); at != NULL;
+         at = strstr(at + 1, line)) {
+        int starts = at == messages || at[-1] == '\n';
+        int ends = at[length] == '\n';
+        if (starts && ends)
+            return 1;
+    }
+    return 0;
+}
+
+static size_t count_lines(const char *messages)
+{
+    size_t lines = 0;
+    for (const char *p = messages; *p != '\0'; p++)
+        lines += *p == '\n';
+    return lines;
+}
+
+static void assert_zeroed(const dl_config *cfg)
+{
+    static const dl_config zero;
+    if (memcmp(cfg, &zero, sizeof zero) != 0)
+        fail_msg("the config was not zeroed after a failed parse");
+}
+
+/* Parses text, expecting failure with a message line equal to expected. */
+static void assert_rejected_with(const char *text, const char *expected)
+{
+    parse_result result = parse(text);
+
+    if (result.status != -1)
+        fail_msg("accepted, expected the line \"%s\"", expected);
+    if (!has_line(result.messages, expected))
+        fail_msg("no line \"%s\" in:\n%s", expected, result.messages);
+    assert_zeroed(&result.cfg);
+    finish(&result);
+}
+
+/* Appends "temperature = 0.01, 0.02, ..., 1.00" with count values to
+ * buffer, with the value at index bad (0-based) replaced by bad_text
+ * unless bad_text is NULL. */
+static void append_long_temperature_line(char *buffer, size_t size,
+                                         size_t count, size_t bad,
+                                         const char *bad_text)
+{
+    size_t used = strlen(buffer);
+    used += (size_t)snprintf(buffer + used, size - used, "temperature = ");
+    for (size_t i = 0; i < count; i++) {
+        const char *separator = i + 1 < count ? ", " : "";
+        if (bad_text != NULL && i == bad)
+            used += (size_t)snprintf(buffer + used, size - used, "%s%s",
+                                     bad_text, separator);
+        else
+            used += (size_t)snprintf(buffer + used, size - used, "%.2f%s",
+                                     (double)(i + 1) / 100.0, separator);
+    }
+    snprintf(buffer + used, size - used, "\n");
+}
+
+/* ---- valid configs ---- */
+
+static void drift_section_alone_gives_documented_defaults(void **state)
+{
+    (void)state;
+    parse_result result = parse("[drift]\n");
+    const dl_config *cfg = &result.cfg;
+    assert_parsed(&result);
+
+    assert_string_equal(cfg->path, "lecture.ini");
+    assert_string_equal(cfg->text, "[drift]\n");
+    assert_int_equal(cfg->text_length, 8);
+    assert_string_equal(cfg->name, "lecture");
+    assert_int_equal(cfg->master_seed, 0);
+    assert_int_equal(cfg->n_seeds, 8);
+    for (size_t i = 0; i < 8; i++)
+        assert_int_equal(cfg->seeds[i], (int64_t)i);
+    assert_int_equal(cfg->threads, 0);
+    assert_null(cfg->output_dir);
+    assert_int_equal(cfg->formats,
+                     DL_FORMAT_SVG | DL_FORMAT_PDF | DL_FORMAT_PNG);
+    assert_true(cfg->max_memory_mb == 4096);
+    assert_true(cfg->max_output_mb == 4096);
+
+    assert_true(cfg->has_drift);
+    assert_int_equal(cfg->rule, DL_RULE_CLUSTER);
+    assert_int_equal(cfg->projection, DL_PROJECTION_IDENTITY);
+    assert_int_equal(cfg->clusters, 4);
+    assert_int_equal(cfg->tokens_per_cluster, 8);
+    assert_int_equal(cfg->d_model, 32);
+    assert_int_equal(cfg->d_head, 32);
+    assert_int_equal(cfg->prompt_length, 8);
+    assert_null(cfg->prompt);
+    assert_int_equal(cfg->steps, 48);
+    assert_int_equal(cfg->keep_attention, 2);
+    assert_int_equal(cfg->n_axes, 0);
+
+    static const double defaults[DL_SWEEP_COUNT] = {
+        [DL_SWEEP_TEMPERATURE] = 1.0,
+        [DL_SWEEP_TOP_K] = 0.0,
+        [DL_SWEEP_TOP_P] = 1.0,
+        [DL_SWEEP_MIN_P] = 0.0,
+        [DL_SWEEP_REPETITION_PENALTY] = 1.0,
+        [DL_SWEEP_GAIN] = 8.0,
+        [DL_SWEEP_GAIN_OUT] = 8.0,
+        [DL_SWEEP_CLUSTER_SPREAD] = 0.5,
+    };
+    for (int k = 0; k < DL_SWEEP_COUNT; k++) {
+        assert_int_equal(cfg->sweep[k].count, 1);
+        assert_int_equal(cfg->sweep[k].line, 0);
+        if (cfg->sweep[k].values[0] != defaults[k])
+            fail_msg("%s defaults to %g, expected %g",
+                     dl_sweep_key_name((dl_sweep_key)k),
+                     cfg->sweep[k].values[0], defaults[k]);
+    }
+    finish(&result);
+}
+
+static void every_key_is_read(void **state)
+{
+    (void)state;
+    parse_result result = parse(
+        "[experiment]\n"
+        "name = talk-2024.v1\n"
+        "seed = 18446744073709551615\n"
+        "seeds = 3\n"
+        "threads = 4\n"
+        "output = /tmp/out dir\n"
+        "formats = png, svg\n"
+        "max_memory_mb = 512.5\n"
+        "max_output_mb = 100\n"
+        "[drift]\n"
+        "rule = lm\n"
+        "projection = random\n"
+        "clusters = 3\n"
+        "tokens_per_cluster = 5\n"
+        "d_model = 16\n"
+        "d_head = 8\n"
+        "prompt = 0, 14, 14, 7\n"
+        "steps = 100\n"
+        "keep_attention = 3\n"
+        "temperature = 0.7\n"
+        "top_k = 5\n"
+        "top_p = 0.9\n"
+        "min_p = 0.05\n"
+        "repetition_penalty = 1.2\n"
+        "gain = 4\n"
+        "gain_out = 2\n"
+        "cluster_spread = 0\n");
+    const dl_config *cfg = &result.cfg;
+    assert_parsed(&result);
+
+    assert_string_equal(cfg->name, "talk-2024.v1");
+    assert_true(cfg->master_seed == UINT64_MAX);
+    assert_int_equal(cfg->n_seeds, 3);
+    assert_int_equal(cfg->seeds[2], 2);
+    assert_int_equal(cfg->threads, 4);
+    assert_string_equal(cfg->output_dir, "/tmp/out dir");
+    assert_int_equal(cfg->formats, DL_FORMAT_PNG | DL_FORMAT_SVG);
+    assert_true(cfg->max_memory_mb == 512.5);
+    assert_true(cfg->max_output_mb == 100);
+    assert_int_equal(cfg->rule, DL_RULE_LM);
+    assert_int_equal(cfg->projection, DL_PROJECTION_RANDOM);
+    assert_int_equal(cfg->clusters, 3);
+    assert_int_equal(cfg->tokens_per_cluster, 5);
+    assert_int_equal(cfg->d_model, 16);
+    assert_int_equal(cfg->d_head, 8);
+    assert_int_equal(cfg->prompt_length, 4);
+    assert_int_equal(cfg->prompt[0], 0);
+    assert_int_equal(cfg->prompt[1], 14);
+    assert_int_equal(cfg->prompt[2], 14);
+    assert_int_equal(cfg->prompt[3], 7);
+    assert_int_equal(cfg->steps, 100);
+    assert_int_equal(cfg->keep_attention, 3);
+    assert_true(cfg->sweep[DL_SWEEP_TEMPERATURE].values[0] == 0.7);
+    assert_int_equal(cfg->sweep[DL_SWEEP_TEMPERATURE].line, 20);
+    assert_true(cfg->sweep[DL_SWEEP_TOP_K].values[0] == 5);
+    assert_true(cfg->sweep[DL_SWEEP_TOP_P].values[0] == 0.9);
+    assert_true(cfg->sweep[DL_SWEEP_MIN_P].values[0] == 0.05);
+    assert_true(cfg->sweep[DL_SWEEP_REPETITION_PENALTY].values[0] == 1.2);
+    assert_true(cfg->sweep[DL_SWEEP_GAIN].values[0] == 4);
+    assert_true(cfg->sweep[DL_SWEEP_GAIN_OUT].values[0] == 2);
+    assert_true(cfg->sweep[DL_SWEEP_CLUSTER_SPREAD].values[0] == 0);
+    assert_int_equal(cfg->n_axes, 0);
+    finish(&result);
+}
+
+static void every_value_form_gives_its_values(void **state)
+{
+    (void)state;
+    parse_result result = parse(
+        "[drift]\n"
+        "temperature = 0.7\n"
+        "top_p = 0.5, 0.9, 1\n"
+        "gain = 0:8:5\n"
+        "gain_out = 1:100:3:log\n"
+        "top_k = 1..4\n");
+    const dl_config *cfg = &result.cfg;
+    assert_parsed(&result);
+
+    const dl_value_list *list = &cfg->sweep[DL_SWEEP_TEMPERATURE];
+    assert_int_equal(list->count, 1);
+    assert_true(list->values[0] == 0.7);
+
+    list = &cfg->sweep[DL_SWEEP_TOP_P];
+    assert_int_equal(list->count, 3);
+    assert_true(list->values[0] == 0.5 && list->values[1] == 0.9
+                && list->values[2] == 1.0);
+
+    list = &cfg->sweep[DL_SWEEP_GAIN];
+    assert_int_equal(list->count, 5);
+    for (size_t i = 0; i < 5; i++)
+        assert_true(list->values[i] == 2.0 * (double)i);
+
+    /* numpy.geomspace(1, 100, 3) is [1.0, 10.0, 100.0] */
+    list = &cfg->sweep[DL_SWEEP_GAIN_OUT];
+    assert_int_equal(list->count, 3);
+    assert_true(list->values[0] == 1.0 && list->values[1] == 10.0
+                && list->values[2] == 100.0);
+
+    list = &cfg->sweep[DL_SWEEP_TOP_K];
+    assert_int_equal(list->count, 4);
+    for (size_t i = 0; i < 4; i++)
+        assert_true(list->values[i] == (double)(i + 1));
+    finish(&result);
+}
+
+static void axes_follow_file_order(void **state)
+{
+    (void)state;
+    parse_result result = parse(
+        "[drift]\n"
+        "gain = 4, 8\n"
+        "temperature = 0:2:5\n"
+        "min_p = 0.1\n"
+        "top_p = 0.8, 0.9, 1\n");
+    const dl_config *cfg = &result.cfg;
+    assert_parsed(&result);
+
+    assert_int_equal(cfg->n_axes, 3);
+    assert_int_equal(cfg->axes[0], DL_SWEEP_GAIN);
+    assert_int_equal(cfg->axes[1], DL_SWEEP_TEMPERATURE);
+    assert_int_equal(cfg->axes[2], DL_SWEEP_TOP_P);
+    assert_int_equal(cfg->sweep[DL_SWEEP_GAIN].line, 2);
+    assert_int_equal(cfg->sweep[DL_SWEEP_TEMPERATURE].line, 3);
+    assert_int_equal(cfg->sweep[DL_SWEEP_MIN_P].line, 4);
+    assert_int_equal(cfg->sweep[DL_SWEEP_TOP_P].line, 5);
+    finish(&result);
+}
+
+static void name_defaults_to_file_name(void **state)
+{
+    (void)state;
+    parse_result result = parse_named("[drift]\n", "configs/lecture.ini");
+    assert_parsed(&result);
+    assert_string_equal(result.cfg.name, "lecture");
+    finish(&result);
+
+    result = parse_named("[drift]\n", "runs/my run (2).ini");
+    assert_parsed(&result);
+    assert_string_equal(result.cfg.name, "my_run__2_");
+    finish(&result);
+
+    result = parse_named("[drift]\n", "plain");
+    assert_parsed(&result);
+    assert_string_equal(result.cfg.name, "plain");
+    finish(&result);
+}
+
+static void seeds_count_or_explicit_values(void **state)
+{
+    (void)state;
+    parse_result result = parse("[experiment]\nseeds = 2\n[drift]\n");
+    assert_parsed(&result);
+    assert_int_equal(result.cfg.n_seeds, 2);
+    assert_int_equal(result.cfg.seeds[0], 0);
+    assert_int_equal(result.cfg.seeds[1], 1);
+    finish(&result);
+
+    result = parse("[experiment]\nseeds = 5, 9, 3\n[drift]\n");
+    assert_parsed(&result);
+    assert_int_equal(result.cfg.n_seeds, 3);
+    assert_int_equal(result.cfg.seeds[0], 5);
+    assert_int_equal(result.cfg.seeds[1], 9);
+    assert_int_equal(result.cfg.seeds[2], 3);
+    finish(&result);
+
+    result = parse("[experiment]\nseeds = 42..42\n[drift]\n");
+    assert_parsed(&result);
+    assert_int_equal(result.cfg.n_seeds, 1);
+    assert_int_equal(result.cfg.seeds[0], 42);
+    finish(&result);
+}
+
+static void keep_attention_default_shrinks_to_seed_count(void **state)
+{
+    (void)state;
+    parse_result result = parse("[experiment]\nseeds = 1\n[drift]\n");
+    assert_parsed(&result);
+    assert_int_equal(result.cfg.keep_attention, 1);
+    finish(&result);
+}
+
+static void prompt_sets_prompt_length(void **state)
+{
+    (void)state;
+    parse_result result = parse("[drift]\nprompt = 3, 1, 4\n");
+    assert_parsed(&result);
+    assert_int_equal(result.cfg.prompt_length, 3);
+    finish(&result);
+
+    result = parse("[drift]\nprompt_length = 3\nprompt = 3, 1, 4\n");
+    assert_parsed(&result);
+    assert_int_equal(result.cfg.prompt_length, 3);
+    finish(&result);
+}
+
+static void d_head_follows_d_model_by_default(void **state)
+{
+    (void)state;
+    parse_result result = parse("[drift]\nd_model = 16\n");
+    assert_parsed(&result);
+    assert_int_equal(result.cfg.d_head, 16);
+    finish(&result);
+
+    result = parse("[drift]\nprojection = random\nd_model = 16\nd_head = 4\n");
+    assert_parsed(&result);
+    assert_int_equal(result.cfg.d_head, 4);
+    finish(&result);
+
+    result = parse("[drift]\nd_model = 16\nd_head = 16\n");
+    assert_parsed(&result);
+    finish(&result);
+}
+
+static void comments_whitespace_and_crlf_are_accepted(void **state)
+{
+    (void)state;
+    parse_result result = parse(
+        "\xEF\xBB\xBF; a comment\r\n"
+        "# another comment\r\n"
+        "\r\n"
+        "  [drift]   ; the model\r\n"
+        "\ttemperature\t=\t0.5 ; inline comment\r\n"
+        "   gain = 2;3\r\n"
+        "steps = 10");
+    assert_true(result.status == -1);
+
+    /* ';' without whitespace before it is part of the value */
+    assert_true(has_line(result.messages, "lecture.ini:6: gain: '2;3' is "
+                         "invalid: '2;3' is not a number"));
+    assert_int_equal(count_lines(result.messages), 1);
+    finish(&result);
+
+    result = parse("\xEF\xBB\xBF[drift]\r\n"
+                   "\ttemperature\t=\t0.5 ; inline comment\r\n"
+                   "steps = 10");
+    assert_parsed(&result);
+    assert_true(result.cfg.sweep[DL_SWEEP_TEMPERATURE].values[0] == 0.5);
+    assert_int_equal(result.cfg.sweep[DL_SWEEP_TEMPERATURE].line, 2);
+    assert_int_equal(result.cfg.steps, 10);
+    finish(&result);
+}
+
+static void indented_key_is_a_key_not_a_continuation(void **state)
+{
+    (void)state;
+    parse_result result = parse("[drift]\ntemperature = 0.5\n    gain = 2\n");
+    assert_parsed(&result);
+    assert_true(result.cfg.sweep[DL_SWEEP_TEMPERATURE].values[0] == 0.5);
+    assert_true(result.cfg.sweep[DL_SWEEP_GAIN].values[0] == 2);
+    finish(&result);
+}
+
+static void repeated_section_continues_it(void **state)
+{
+    (void)state;
+    parse_result result = parse("[drift]\nsteps = 5\n[experiment]\n"
+                                "seeds = 2\n[drift]\ngain = 1\n");
+    assert_parsed(&result);
+    assert_int_equal(result.cfg.steps, 5);
+    assert_true(result.cfg.sweep[DL_SWEEP_GAIN].values[0] == 1);
+    finish(&result);
+}
+
+/* ---- lines longer than inih's buffer ---- */
+
+static void hundred_temperatures_on_one_line_parse(void **state)
+{
+    (void)state;
+    char text[4096] = "[drift]\n";
+    append_long_temperature_line(text, sizeof text, 100, 0, NULL);
+    assert_true(strlen(text) - strlen("[drift]\n") > 600);
+
+    parse_result result = parse(text);
+    assert_parsed(&result);
+
+    const dl_value_list *list = &result.cfg.sweep[DL_SWEEP_TEMPERATURE];
+    assert_int_equal(list->count, 100);
+    assert_int_equal(list->line, 2);
+    for (size_t i = 0; i < 100; i++) {
+        char expected[16];
+        snprintf(expected, sizeof expected, "%.2f", (double)(i + 1) / 100.0);
+        if (list->values[i] != strtod(expected, NULL))
+            fail_msg("value %zu is %.17g, expected %s", i, list->values[i],
+                     expected);
+    }
+    assert_int_equal(result.cfg.n_axes, 1);
+    finish(&result);
+}
+
+static void long_line_with_comment_and_more_keys_parses(void **state)
+{
+    (void)state;
+    char text[4096] = "[drift]\ngain = 1\n";
+    append_long_temperature_line(text, sizeof text, 100, 0, NULL);
+
+    /* drop the newline to add a comment whose commas must not split */
+    text[strlen(text) - 1] = '\0';
+    strcat(text, " ; a comment, with, commas, that, runs, on\nsteps = 7\n");
+
+    parse_result result = parse(text);
+    assert_parsed(&result);
+    assert_int_equal(result.cfg.sweep[DL_SWEEP_TEMPERATURE].count, 100);
+    assert_int_equal(result.cfg.steps, 7);
+    finish(&result);
+}
+
+static void long_line_error_in_tail_reports_its_line(void **state)
+{
+    (void)state;
+    char text[4096] = "[experiment]\nseeds = 4\n[drift]\n";
+    append_long_temperature_line(text, sizeof text, 100, 96, "0.97x");
+    strcat(text, "steps = 0\n");
+
+    parse_result result = parse(text);
+    assert_int_equal(result.status, -1);
+    if (strstr(result.messages, "lecture.ini:4: temperature: '0.01, 0.02")
+        == NULL
+        || strstr(result.messages, "is invalid: '0.97x' is not a number\n")
+        == NULL)
+        fail_msg("unexpected messages:\n%s", result.messages);
+    assert_true(has_line(result.messages, "lecture.ini:5: steps: '0' is "
+                         "invalid: must be an integer from 1 to 1000000"));
+    assert_int_equal(count_lines(result.messages), 2);
+    finish(&result);
+}
+
+static void long_line_range_error_reports_its_line(void **state)
+{
+    (void)state;
+    char text[4096] = "[drift]\n\n";
+    append_long_temperature_line(text, sizeof text, 100, 90, "-0.5");
+
+    parse_result result = parse(text);
+    assert_int_equal(result.status, -1);
+    if (strstr(result.messages, "lecture.ini:3: temperature: ") == NULL
+        || strstr(result.messages, "is invalid: must be >= 0, got -0.5\n")
+        == NULL)
+        fail_msg("unexpected messages:\n%s", result.messages);
+    finish(&result);
+}
+
+/* With inih's 200-byte buffer the natural cut falls after item 31, so
+ * item 32 would start the first continuation piece. inih takes a piece
+ * that starts with '#' for a comment and drops it. So the reader must cut
+ * elsewhere, and the item must reach the value check. */
+static void hash_item_in_long_line_is_checked_not_dropped(void **state)
+{
+    (void)state;
+    char text[4096] = "[drift]\n";
+    append_long_temperature_line(text, sizeof text, 100, 31, "#0.32");
+
+    parse_result result = parse(text);
+    assert_int_equal(result.status, -1);
+    if (strstr(result.messages, "'#0.32' is not a number") == NULL)
+        fail_msg("unexpected messages:\n%s", result.messages);
+    finish(&result);
+}
+
+static void long_line_without_comma_names_limit(void **state)
+{
+    (void)state;
+    char text[1024] = "[drift]\n[experiment]\noutput = ";
+    size_t used = strlen(text);
+    memset(text + used, 'a', 300);
+    strcpy(text + used + 300, "\n");
+
+    assert_rejected_with(text, "lecture.ini:3: output: line is 309 "
+                         "characters long, but inih reads at most 199 at a "
+                         "time, and a longer value can only be split after a "
+                         "comma that is at most 198 characters after the "
+                         "previous one");
+}
+
+static void long_comment_line_is_ignored(void **state)
+{
+    (void)state;
+    char text[2048] = "[drift]\n; ";
+    size_t used = strlen(text);
+    memset(text + used, 'c', 900);
+    strcpy(text + used + 900, "\nsteps = 3\n");
+
+    parse_result result = parse(text);
+    assert_parsed(&result);
+    assert_int_equal(result.cfg.steps, 3);
+    finish(&result);
+}
+
+static void duplicate_long_line_is_not_appended(void **state)
+{
+    (void)state;
+    char text[4096] = "[drift]\ntemperature = 0.5\n";
+    append_long_temperature_line(text, sizeof text, 100, 0, NULL);
+
+    parse_result result = parse(text);
+    assert_int_equal(result.status, -1);
+    assert_true(has_line(result.messages, "lecture.ini:3: duplicate key "
+                         "'temperature' in [drift]; it was first given on "
+                         "line 2"));
+    assert_int_equal(count_lines(result.messages), 1);
+    finish(&result);
+}
+
+/* ---- errors: one line each, with file, line, key and value ---- */
+
+static void negative_temperature_names_line_and_allowed_range(void **state)
+{
+    (void)state;
+    assert_rejected_with("[drift]\nsteps = 10\ntemperature = -0.5\n",
+                         "lecture.ini:3: temperature: '-0.5' is invalid: "
+                         "must be >= 0");
+}
+
+static void error_on_line_57_reports_line_57(void **state)
+{
+    (void)state;
+    char text[4096] = "";
+
+    strcat(text, "[experiment]\n");
+    for (int line = 2; line <= 49; line++)
+        strcat(text, line % 3 == 0 ? "\n" : "; filler comment, with a comma\n");
+    strcat(text, "[drift]\n");                /* line 50 */
+    for (int line = 51; line <= 56; line++)
+        strcat(text, "  ; indented comment\n");
+    strcat(text, "temperature = 0.2, -1\n");  /* line 57 */
+
+    assert_rejected_with(text, "lecture.ini:57: temperature: '0.2, -1' is "
+                         "invalid: must be >= 0, got -1");
+}
+
+static void unknown_key_suggests_nearest(void **state)
+{
+    (void)state;
+    assert_rejected_with("[drift]\nsteps = 5\ntemprature = 0.5\n",
+                         "lecture.ini:3: unknown key 'temprature' in [drift]; "
+                         "did you mean 'temperature'?");
+    assert_rejected_with("[experiment]\nseed = 1\nthread = 2\n[drift]\n",
+                         "lecture.ini:3: unknown key 'thread' in "
+                         "[experiment]; did you mean 'threads'?");
+    assert_rejected_with("[drift]\ntop-k = 5\n",
+                         "lecture.ini:2: unknown key 'top-k' in [drift]; did "
+                         "you mean 'top_k'?");
+}
+
+static void unknown_key_far_from_all_lists_keys(void **state)
+{
+    (void)state;
+    assert_rejected_with("[experiment]\ncolour = red\n[drift]\n",
+                         "lecture.ini:2: unknown key 'colour' in "
+                         "[experiment]; the keys of [experiment] are name, "
+                         "seed, seeds, threads, output, formats, "
+                         "max_memory_mb, max_output_mb");
+}
+
+static void key_in_wrong_section_names_its_section(void **state)
+{
+    (void)state;
+    assert_rejected_with("[experiment]\ntemperature = 1\n[drift]\n",
+                         "lecture.ini:2: key 'temperature' belongs in "
+                         "[drift], not in [experiment]");
+}
+
+static void section_typo_suggests_nearest(void **state)
+{
+    (void)state;
+    parse_result result = parse("[drfit]\ntemperature = 0.5\n");
+    assert_int_equal(result.status, -1);
+    assert_true(has_line(result.messages, "lecture.ini:1: unknown section "
+                         "'drfit'; did you mean 'drift'?"));
+    assert_true(has_line(result.messages, "lecture.ini: no [drift] section: "
+                         "nothing to simulate"));
+
+    /* keys of an unknown section are not reported again */
+    assert_int_equal(count_lines(result.messages), 2);
+    finish(&result);
+
+    assert_rejected_with("[drift]\n[expirement]\n",
+                         "lecture.ini:2: unknown section 'expirement'; did "
+                         "you mean 'experiment'?");
+    assert_rejected_with("[drift]\n[output]\n",
+                         "lecture.ini:2: unknown section 'output'; the "
+                         "sections are [experiment] and [drift]");
+}
+
+static void lora_section_is_not_supported_yet(void **state)
+{
+    (void)state;
+    parse_result result = parse("[drift]\n\n[lora]\nrank = 4\n");
+    assert_int_equal(result.status, -1);
+    assert_true(has_line(result.messages, "lecture.ini:3: section [lora] is "
+                         "not supported by this version of driftlab yet; "
+                         "remove it"));
+    assert_int_equal(count_lines(result.messages), 1);
+    finish(&result);
+}
+
+static void missing_drift_section_is_rejected(void **state)
+{
+    (void)state;
+    assert_rejected_with("[experiment]\nseeds = 2\n",
+                         "lecture.ini: no [drift] section: nothing to "
+                         "simulate");
+    assert_rejected_with("", "lecture.ini: no [drift] section: nothing to "
+                         "simulate");
+}
+
+static void duplicate_key_names_first_line(void **state)
+{
+    (void)state;
+    assert_rejected_with("[drift]\ngain = 1\n\ngain = 2\n",
+                         "lecture.ini:4: duplicate key 'gain' in [drift]; it "
+                         "was first given on line 2");
+}
+
+static void key_before_any_section_is_rejected(void **state)
+{
+    (void)state;
+    assert_rejected_with("; header\nseeds = 3\n[drift]\n",
+                         "lecture.ini:2: key 'seeds' is outside any section; "
+                         "put it under [experiment] or [drift]");
+}
+
+static void syntax_errors_carry_their_lines(void **state)
+{
+    (void)state;
+    parse_result result = parse(
+        "[drift\n"
+        "[drift]\n"
+        "temperature 0.5\n"
+        "gain: 2\n"
+        "= 3\n"
+        "[experiment] seeds = 2\n"
+        "a:b = 1\n");
+    assert_int_equal(result.status, -1);
+
+    static const char *const expected[] = {
+        "lecture.ini:1: syntax error: section header '[drift' has no closing "
+        "']'",
+        "lecture.ini:3: syntax error: expected 'key = value', '[section]' or "
+        "a comment, got 'temperature 0.5'",
+        "lecture.ini:4: syntax error: expected 'key = value', '[section]' or "
+        "a comment, got 'gain: 2'",
+        "lecture.ini:5: syntax error: a key name is missing before '='",
+        "lecture.ini:6: syntax error: unexpected text ' seeds = 2' after the "
+        "section header; start a comment with ' ;'",
+        "lecture.ini:7: syntax error: key 'a:b' contains ':'; write "
+        "'key = value'",
+    };
+    for (size_t i = 0; i < sizeof expected / sizeof expected[0]; i++) {
+        if (!has_line(result.messages, expected[i]))
+            fail_msg("no line \"%s\" in:\n%s", expected[i], result.messages);
+    }
+    assert_int_equal(count_lines(result.messages), 6);
+    finish(&result);
+}
+
+static void every_error_is_reported_in_line_order(void **state)
+{
+    (void)state;
+    parse_result result = parse(
+        "[experiment]\n"
+        "threads = -1\n"
+        "[drift]\n"
+        "top_p = 1.5\n"
+        "colour = 3\n"
+        "steps = 0\n");
+    assert_int_equal(result.status, -1);
+    assert_string_equal(result.messages,
+        "lecture.ini:2: threads: '-1' is invalid: must be an integer >= 0\n"
+        "lecture.ini:4: top_p: '1.5' is invalid: must be in [0, 1]\n"
+        "lecture.ini:5: unknown key 'colour' in [drift]; the keys of "
+        "[drift] are rule, projection, clusters, tokens_per_cluster, "
+        "d_model, d_head, prompt_length, prompt, steps, keep_attention, "
+        "temperature, top_k, top_p, min_p, repetition_penalty, gain, "
+        "gain_out, cluster_spread\n"
+        "lecture.ini:6: steps: '0' is invalid: must be an integer from 1 to "
+        "1000000\n");
+    assert_zeroed(&result.cfg);
+    finish(&result);
+}
+
+static void shape_key_with_list_is_rejected(void **state)
+{
+    (void)state;
+    assert_rejected_with("[drift]\nclusters = 2, 4\n",
+                         "lecture.ini:2: clusters: '2, 4' is invalid: "
+                         "clusters sets array shapes, so it takes one value; "
+                         "use one config per value");
+    assert_rejected_with("[drift]\nsteps = 10..12\n",
+                         "lecture.ini:2: steps: '10..12' is invalid: steps "
+                         "sets array shapes, so it takes one value; use one "
+                         "config per value");
+    assert_rejected_with("[experiment]\nthreads = 1, 2\n[drift]\n",
+                         "lecture.ini:2: threads: '1, 2' is invalid: threads "
+                         "takes one value; only temperature, top_k, top_p, "
+                         "min_p, repetition_penalty, gain, gain_out and "
+                         "cluster_spread can be swept");
+}
+
+static void identity_projection_rejects_other_d_head(void **state)
+{
+    (void)state;
+    assert_rejected_with("[drift]\nd_model = 32\nd_head = 16\n",
+                         "lecture.ini:3: d_head: '16' is invalid: projection "
+                         "= identity compares embeddings directly, so d_head "
+                         "must equal d_model (32); remove d_head or set "
+                         "projection = random");
+}
+
+static void keep_attention_above_seed_count_is_rejected(void **state)
+{
+    (void)state;
+    assert_rejected_with("[experiment]\nseeds = 3\n[drift]\n"
+                         "keep_attention = 4\n",
+                         "lecture.ini:4: keep_attention: '4' is invalid: "
+                         "must be at most the number of seeds (3)");
+}
+
+static void prompt_ids_outside_vocabulary_are_rejected(void **state)
+{
+    (void)state;
+    assert_rejected_with("[drift]\nclusters = 4\ntokens_per_cluster = 8\n"
+                         "prompt = 0, 31, 32\n",
+                         "lecture.ini:4: prompt: '0, 31, 32' is invalid: "
+                         "token ids must be in [0, 32) because clusters * "
+                         "tokens_per_cluster = 32, got 32 (token 3)");
+    assert_rejected_with("[drift]\nprompt = 1, -2\n",
+                         "lecture.ini:2: prompt: '1, -2' is invalid: token "
+                         "ids must be integers >= 0, got -2 (token 2)");
+    assert_rejected_with("[drift]\nprompt = 1.5\n",
+                         "lecture.ini:2: prompt: '1.5' is invalid: 1.5 is "
+                         "not an integer");
+    assert_rejected_with("[drift]\nprompt = 0..3\n",
+                         "lecture.ini:2: prompt: '0..3' is invalid: the "
+                         "prompt is a comma list of token ids, not a range");
+}
+
+static void prompt_length_unequal_to_prompt_is_rejected(void **state)
+{
+    (void)state;
+    assert_rejected_with("[drift]\nprompt = 1, 2\nprompt_length = 3\n",
+                         "lecture.ini:3: prompt_length: '3' is invalid: the "
+                         "prompt on line 2 has 2 tokens; remove prompt_length "
+                         "or set it to 2");
+}
+
+static void vocabulary_above_limit_is_rejected(void **state)
+{
+    (void)state;
+    assert_rejected_with("[drift]\ntokens_per_cluster = 128\n"
+                         "clusters = 1024\n",
+                         "lecture.ini:3: clusters: '1024' is invalid: the "
+                         "vocabulary clusters * tokens_per_cluster = 1024 * "
+                         "128 = 131072 exceeds the maximum of 65536 tokens");
+}
+
+static void integer_ranges_of_keys_are_enforced(void **state)
+{
+    (void)state;
+    assert_rejected_with("[drift]\nclusters = 1025\n",
+                         "lecture.ini:2: clusters: '1025' is invalid: must be "
+                         "an integer from 1 to 1024");
+    assert_rejected_with("[drift]\nd_model = 2.5\n",
+                         "lecture.ini:2: d_model: '2.5' is invalid: 2.5 is "
+                         "not an integer");
+    assert_rejected_with("[drift]\ntop_k = 0:10:4\n",
+                         "lecture.ini:2: top_k: '0:10:4' is invalid: value 2 "
+                         "of the range (3.3333333333333335) is not an "
+                         "integer");
+    assert_rejected_with("[drift]\nprompt_length = 100001\n",
+                         "lecture.ini:2: prompt_length: '100001' is invalid: "
+                         "must be an integer from 1 to 100000");
+}
+
+static void sweep_ranges_are_enforced(void **state)
+{
+    (void)state;
+    assert_rejected_with("[drift]\ntop_p = 0, 1.5\n",
+                         "lecture.ini:2: top_p: '0, 1.5' is invalid: must be "
+                         "in [0, 1], got 1.5");
+    assert_rejected_with("[drift]\nmin_p = -0.1\n",
+                         "lecture.ini:2: min_p: '-0.1' is invalid: must be in "
+                         "[0, 1]");
+    assert_rejected_with("[drift]\nrepetition_penalty = 0\n",
+                         "lecture.ini:2: repetition_penalty: '0' is invalid: "
+                         "must be > 0");
+    assert_rejected_with("[drift]\ngain = 1:-1:3\n",
+                         "lecture.ini:2: gain: '1:-1:3' is invalid: must be "
+                         ">= 0, got -1");
+    assert_rejected_with("[drift]\ncluster_spread = 0.5x\n",
+                         "lecture.ini:2: cluster_spread: '0.5x' is invalid: "
+                         "'0.5x' is not a number");
+    assert_rejected_with("[drift]\ntemperature = 1,,2\n",
+                         "lecture.ini:2: temperature: '1,,2' is invalid: "
+                         "item 2 of the list is empty");
+    assert_rejected_with("[drift]\ntemperature = 0.5, 1, 0.5\n",
+                         "lecture.ini:2: temperature: '0.5, 1, 0.5' is "
+                         "invalid: the value 0.5 appears more than once; each "
+                         "value of a sweep must be distinct");
+    assert_rejected_with("[drift]\ntemperature = 0:1:0\n",
+                         "lecture.ini:2: temperature: '0:1:0' is invalid: "
+                         "count must be an integer >= 1, got 0");
+    assert_rejected_with("[drift]\ngain_out = inf\n",
+                         "lecture.ini:2: gain_out: 'inf' is invalid: 'inf' "
+                         "is not a finite number");
+    assert_rejected_with("[drift]\ntemperature =\n",
+                         "lecture.ini:2: temperature: '' is invalid: the "
+                         "value is empty: give a number, a comma list or a "
+                         "range");
+}
+
+static void experiment_values_are_checked(void **state)
+{
+    (void)state;
+    assert_rejected_with("[experiment]\nname = my talk\n[drift]\n",
+                         "lecture.ini:2: name: 'my talk' is invalid: must be "
+                         "1 to 64 characters from A-Z, a-z, 0-9, '_', '.' "
+                         "and '-', and not '.' or '..'");
+    assert_rejected_with("[experiment]\nname = ..\n[drift]\n",
+                         "lecture.ini:2: name: '..' is invalid: must be 1 to "
+                         "64 characters from A-Z, a-z, 0-9, '_', '.' and "
+                         "'-', and not '.' or '..'");
+    assert_rejected_with("[experiment]\nseed = 18446744073709551616\n"
+                         "[drift]\n",
+                         "lecture.ini:2: seed: '18446744073709551616' is "
+                         "invalid: must be one decimal integer from 0 to "
+                         "18446744073709551615");
+    assert_rejected_with("[experiment]\nseed = -1\n[drift]\n",
+                         "lecture.ini:2: seed: '-1' is invalid: must be one "
+                         "decimal integer from 0 to 18446744073709551615");
+    assert_rejected_with("[experiment]\nseeds = 0\n[drift]\n",
+                         "lecture.ini:2: seeds: '0' is invalid: a single "
+                         "number is the seed count and must be from 1 to "
+                         "1000000; give explicit seed values as a list or "
+                         "range, e.g. 7..7");
+    assert_rejected_with("[experiment]\nseeds = 3, -1\n[drift]\n",
+                         "lecture.ini:2: seeds: '3, -1' is invalid: seed "
+                         "values must be integers >= 0, got -1");
+    assert_rejected_with("[experiment]\nseeds = 1, 2, 1\n[drift]\n",
+                         "lecture.ini:2: seeds: '1, 2, 1' is invalid: the "
+                         "value 1 appears more than once; each value of a "
+                         "sweep must be distinct");
+    assert_rejected_with("[experiment]\nformats = svg, jpg\n[drift]\n",
+                         "lecture.ini:2: formats: 'svg, jpg' is invalid: "
+                         "'jpg' is not a format; use svg, pdf and png (lower "
+                         "case), separated by commas");
+    assert_rejected_with("[experiment]\nformats = png, png\n[drift]\n",
+                         "lecture.ini:2: formats: 'png, png' is invalid: "
+                         "'png' is listed twice");
+    assert_rejected_with("[experiment]\nformats = PDF\n[drift]\n",
+                         "lecture.ini:2: formats: 'PDF' is invalid: 'PDF' is "
+                         "not a format; use svg, pdf and png (lower case), "
+                         "separated by commas");
+    assert_rejected_with("[experiment]\nformats =\n[drift]\n",
+                         "lecture.ini:2: formats: '' is invalid: item 1 is "
+                         "empty; list svg, pdf or png, separated by commas");
+    assert_rejected_with("[experiment]\nmax_memory_mb = 0\n[drift]\n",
+                         "lecture.ini:2: max_memory_mb: '0' is invalid: must "
+                         "be > 0 (megabytes)");
+    assert_rejected_with("[experiment]\noutput =\n[drift]\n",
+                         "lecture.ini:2: output: '' is invalid: must be a "
+                         "directory path; remove the key to use output/NAME");
+    assert_rejected_with("[drift]\nrule = greedy\n",
+                         "lecture.ini:2: rule: 'greedy' is invalid: must be "
+                         "'cluster' or 'lm'");
+    assert_rejected_with("[drift]\nprojection = Identity\n",
+                         "lecture.ini:2: projection: 'Identity' is invalid: "
+                         "must be 'identity' or 'random'");
+}
+
+/* ---- loading files ---- */
+
+/* Writes bytes to a new temporary file and returns its path in path. */
+static void write_temporary(char *path, const char *bytes, size_t length)
+{
+    strcpy(path, "/tmp/driftlab_test_config_XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, bytes, length), (ssize_t)length);
+    close(fd);
+}
+
+static void load_keeps_exact_file_bytes(void **state)
+{
+    (void)state;
+    static const char bytes[] = "; lecture\r\n[drift]\r\ntemperature = 0, 1"
+                                " ; two\r\n\r\nsteps = 4";
+    char path[64];
+    write_temporary(path, bytes, sizeof bytes - 1);
+
+    dl_config cfg;
+    int status = dl_config_load(path, &cfg, stderr);
+    unlink(path);
+
+    assert_int_equal(status, 0);
+    assert_string_equal(cfg.path, path);
+    assert_int_equal(cfg.text_length, sizeof bytes - 1);
+    assert_memory_equal(cfg.text, bytes, sizeof bytes);
+    assert_int_equal(cfg.steps, 4);
+    assert_int_equal(cfg.n_axes, 1);
+    dl_config_free(&cfg);
+    assert_zeroed(&cfg);
+}
+
+static void load_of_missing_file_names_the_cause(void **state)
+{
+    (void)state;
+    char *messages = NULL;
+    size_t size = 0;
+    FILE *diag = open_memstream(&messages, &size);
+    dl_config cfg;
+
+    int status = dl_config_load("/nonexistent/lecture.ini", &cfg, diag);
+    fclose(diag);
+
+    assert_int_equal(status, -1);
+    assert_string_equal(messages, "/nonexistent/lecture.ini: cannot read: No "
+                        "such file or directory\n");
+    assert_zeroed(&cfg);
+    free(messages);
+}
+
+static void load_rejects_nul_byte(void **state)
+{
+    (void)state;
+    static const char bytes[] = "[drift]\nsteps = 4\0\n";
+    char path[64];
+    write_temporary(path, bytes, sizeof bytes - 1);
+
+    char *messages = NULL;
+    size_t size = 0;
+    FILE *diag = open_memstream(&messages, &size);
+    dl_config cfg;
+    int status = dl_config_load(path, &cfg, diag);
+    fclose(diag);
+    unlink(path);
+
+    assert_int_equal(status, -1);
+    if (strstr(messages, ": cannot read: byte 18 is NUL, so this is not a "
+               "text file\n") == NULL)
+        fail_msg("unexpected messages:\n%s", messages);
+    assert_zeroed(&cfg);
+    free(messages);
+}
+
+/* ---- names ---- */
+
+static void names_match_ini_spelling(void **state)
+{
+    (void)state;
+    assert_string_equal(dl_sweep_key_name(DL_SWEEP_TEMPERATURE),
+                        "temperature");
+    assert_string_equal(dl_sweep_key_name(DL_SWEEP_REPETITION_PENALTY),
+                        "repetition_penalty");
+    assert_string_equal(dl_sweep_key_name(DL_SWEEP_CLUSTER_SPREAD),
+                        "cluster_spread");
+    assert_true(dl_sweep_key_is_integer(DL_SWEEP_TOP_K));
+    assert_false(dl_sweep_key_is_integer(DL_SWEEP_TOP_P));
+    assert_string_equal(dl_rule_name(DL_RULE_CLUSTER), "cluster");
+    assert_string_equal(dl_rule_name(DL_RULE_LM), "lm");
+    assert_string_equal(dl_projection_name(DL_PROJECTION_IDENTITY),
+                        "identity");
+    assert_string_equal(dl_projection_name(DL_PROJECTION_RANDOM), "random");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(drift_section_alone_gives_documented_defaults),
+        cmocka_unit_test(every_key_is_read),
+        cmocka_unit_test(every_value_form_gives_its_values),
+        cmocka_unit_test(axes_follow_file_order),
+        cmocka_unit_test(name_defaults_to_file_name),
+        cmocka_unit_test(seeds_count_or_explicit_values),
+        cmocka_unit_test(keep_attention_default_shrinks_to_seed_count),
+        cmocka_unit_test(prompt_sets_prompt_length),
+        cmocka_unit_test(d_head_follows_d_model_by_default),
+        cmocka_unit_test(comments_whitespace_and_crlf_are_accepted),
+        cmocka_unit_test(indented_key_is_a_key_not_a_continuation),
+        cmocka_unit_test(repeated_section_continues_it),
+        cmocka_unit_test(hundred_temperatures_on_one_line_parse),
+        cmocka_unit_test(long_line_with_comment_and_more_keys_parses),
+        cmocka_unit_test(long_line_error_in_tail_reports_its_line),
+        cmocka_unit_test(long_line_range_error_reports_its_line),
+        cmocka_unit_test(hash_item_in_long_line_is_checked_not_dropped),
+        cmocka_unit_test(long_line_without_comma_names_limit),
+        cmocka_unit_test(long_comment_line_is_ignored),
+        cmocka_unit_test(duplicate_long_line_is_not_appended),
+        cmocka_unit_test(negative_temperature_names_line_and_allowed_range),
+        cmocka_unit_test(error_on_line_57_reports_line_57),
+        cmocka_unit_test(unknown_key_suggests_nearest),
+        cmocka_unit_test(unknown_key_far_from_all_lists_keys),
+        cmocka_unit_test(key_in_wrong_section_names_its_section),
+        cmocka_unit_test(section_typo_suggests_nearest),
+        cmocka_unit_test(lora_section_is_not_supported_yet),
+        cmocka_unit_test(missing_drift_section_is_rejected),
+        cmocka_unit_test(duplicate_key_names_first_line),
+        cmocka_unit_test(key_before_any_section_is_rejected),
+        cmocka_unit_test(syntax_errors_carry_their_lines),
+        cmocka_unit_test(every_error_is_reported_in_line_order),
+        cmocka_unit_test(shape_key_with_list_is_rejected),
+        cmocka_unit_test(identity_projection_rejects_other_d_head),
+        cmocka_unit_test(keep_attention_above_seed_count_is_rejected),
+        cmocka_unit_test(prompt_ids_outside_vocabulary_are_rejected),
+        cmocka_unit_test(prompt_length_unequal_to_prompt_is_rejected),
+        cmocka_unit_test(vocabulary_above_limit_is_rejected),
+        cmocka_unit_test(integer_ranges_of_keys_are_enforced),
+        cmocka_unit_test(sweep_ranges_are_enforced),
+        cmocka_unit_test(experiment_values_are_checked),
+        cmocka_unit_test(load_keeps_exact_file_bytes),
+        cmocka_unit_test(load_of_missing_file_names_the_cause),
+        cmocka_unit_test(load_rejects_nul_byte),
+        cmocka_unit_test(names_match_ini_spelling),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
