@@ -21,6 +21,7 @@
 #include "plan.h"
 #include "store.h"
 #include "sweep.h"
+#include "sweep_values.h"
 
 /* ---- help texts ------------------------------------------------------ */
 
@@ -170,8 +171,10 @@ static int parse_threads(const char *text, int *threads)
 
 static void print_axis_values(FILE *out, const dl_value_list *list)
 {
+    char text[64];
     for (size_t i = 0; i < list->count; i++)
-        fprintf(out, i == 0 ? "%.17g" : ", %.17g", list->values[i]);
+        fprintf(out, i == 0 ? "%s" : ", %s",
+                dl_sweep_values_format(list->values[i], text, sizeof text));
 }
 
 /* ---- run --------------------------------------------------------------- */
