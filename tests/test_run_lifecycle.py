@@ -1,0 +1,117 @@
+"""A run's life: the progress line appears on a terminal only, an interrupt
+keeps the finished runs for --resume, and the resumed file holds the same
+data as an uninterrupted run."""
+import os
+import pty
+import select
+import signal
+import subprocess
+import time
+
+import h5py
+import numpy as np
+
+from harness import run_tests
+
+# Big enough that an interrupt lands mid-run on a fast machine (a few
+# seconds on two cores), small enough for CI.
+LONG = """\
+[experiment]
+seed = 5
+seeds = 96
+
+[drift]
+clusters = 8
+tokens_per_cluster = 16
+d_model = 64
+prompt_length = 16
+steps = 400
+temperature = 0:2:{temperatures}
+keep_attention = 1
+"""
+
+
+def run_on_terminal(ctx, *args):
+    """Run driftlab with stderr on a pseudo-terminal; return (status, text)."""
+    leader, follower = pty.openpty()
+    process = subprocess.Popen([ctx.driftlab, *args], cwd=ctx.workdir,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=follower)
+    os.close(follower)
+    chunks = []
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([leader], [], [], 1.0)
+        if not ready:
+            if process.poll() is not None:
+                break
+            continue
+        try:
+            data = os.read(leader, 4096)
+        except OSError:  # the pty closes when the process ends
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(leader)
+    return process.wait(timeout=60), b"".join(chunks).decode(errors="replace")
+
+
+def test_progress_line_on_terminal_only(ctx):
+    config = ctx.write_config("progress.ini", LONG.format(temperatures=2).replace(
+        "steps = 400", "steps = 20"))
+    status, text = run_on_terminal(ctx, "run", config, "-o", "tty")
+    assert status == 0, text
+    assert "runs 192/192" in text, text
+    assert "runs/s" in text, text
+
+    status, text = run_on_terminal(ctx, "run", config, "-o", "tty-quiet", "-q")
+    assert status == 0, text
+    assert text.strip() == "", f"-q printed {text!r}"
+
+    done = ctx.driftlab_run("run", config, "-o", "piped")
+    assert "runs/s" not in done.stderr, "progress printed to a pipe"
+
+
+def test_interrupt_keeps_runs_and_resume_completes(ctx):
+    config = ctx.write_config("long.ini", LONG.format(temperatures=8))
+    ctx.driftlab_run("run", config, "-o", "whole", "-q")
+
+    os.makedirs(ctx.path("cut"))
+    with open(ctx.path("cut", "results.h5"), "wb") as f:
+        f.write(b"an older result that must survive")
+    process = subprocess.Popen([ctx.driftlab, "run", config, "-o", "cut", "-j", "2"],
+                               cwd=ctx.workdir, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    partial = ctx.path("cut", "results.h5.partial")
+    deadline = time.monotonic() + 60
+    while not os.path.exists(partial) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+
+    if process.returncode == 0:
+        raise AssertionError("the run finished before the interrupt; make LONG bigger")
+    assert process.returncode == 1, stderr
+    assert "--resume" in stderr, stderr
+    assert os.path.exists(partial)
+    with open(ctx.path("cut", "results.h5"), "rb") as f:
+        assert f.read() == b"an older result that must survive"
+    with h5py.File(partial, "r") as f:
+        done = f["drift/run_done"][()]
+        assert 0 < done.sum() < done.size, f"{done.sum()} of {done.size} runs done"
+
+    ctx.driftlab_run("run", config, "-o", "cut", "--resume", "-q")
+    assert not os.path.exists(partial)
+    with h5py.File(ctx.path("whole", "results.h5"), "r") as a, \
+            h5py.File(ctx.path("cut", "results.h5"), "r") as b:
+        names = sorted(a["drift"].keys())
+        assert names == sorted(b["drift"].keys())
+        for name in names:
+            np.testing.assert_array_equal(a["drift"][name][()], b["drift"][name][()],
+                                          err_msg=name)
+
+
+if __name__ == "__main__":
+    run_tests(globals())
