@@ -58,9 +58,10 @@ void dl_sweep_estimate_plan(const dl_plan *plan, int threads,
         batch = plan->n_runs;
     estimate->batch_runs = batch;
 
-    /* a batch of runs with attention rows, plus one point's summaries */
+    /* two batches of runs with attention rows (one computed, one written),
+     * plus one point's summaries */
     double summaries = 8.0 * (double)plan->n_seeds * cfg->steps * 2;
-    estimate->memory = (double)batch * run_bytes(cfg, true) + summaries;
+    estimate->memory = 2.0 * (double)batch * run_bytes(cfg, true) + summaries;
 
     double points = (double)plan->n_points, seeds = (double)plan->n_seeds;
     double positions = (double)plan->n_positions;
@@ -116,6 +117,48 @@ static void describe_run(char *out, size_t size, const dl_plan *plan,
     if (used < size)
         snprintf(out + used, size - used, " seed=%lld",
                  (long long)plan->config->seeds[seed_index]);
+}
+
+/* Fills the slots of one batch with the runs pending[0..count-1]. */
+static void prepare_batch(const dl_plan *plan, run_slot *slots, const size_t *pending,
+                          size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        memset(&slots[i], 0, sizeof slots[i]);
+        slots[i].point = pending[i] / plan->n_seeds;
+        slots[i].seed_index = pending[i] % plan->n_seeds;
+        slots[i].owns_world = dl_plan_point_owns_world(plan, slots[i].point);
+    }
+}
+
+static void free_batch(run_slot *slots, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        dl_drift_world_free(&slots[i].world);
+        dl_drift_result_free(&slots[i].result);
+    }
+}
+
+/* Writes the finished runs of a batch in plan order and frees them. The
+ * first failed run or failed write sets err; later runs are freed only. */
+static int write_batch(dl_store *store, const dl_plan *plan, run_slot *slots,
+                       size_t count, dl_error *err)
+{
+    int status = 0;
+    for (size_t i = 0; i < count && status == 0; i++) {
+        run_slot *slot = &slots[i];
+        if (slot->status != 0) {
+            char where[256];
+            describe_run(where, sizeof where, plan, slot->point, slot->seed_index);
+            status = dl_error_set(err, "%s: %s", where, slot->error.message);
+            break;
+        }
+        status = dl_store_write_run(store, slot->point, slot->seed_index,
+                                    slot->owns_world ? &slot->world : NULL, &slot->result,
+                                    err);
+    }
+    free_batch(slots, count);
+    return status;
 }
 
 /* ---- summaries --------------------------------------------------------- */
@@ -210,10 +253,12 @@ int dl_sweep_run(const dl_config *cfg, const char *results_path,
     /* the runs still to do, in plan order */
     size_t *pending = malloc(plan.n_runs * sizeof *pending);
     size_t batch_capacity = (size_t)threads * RUNS_PER_THREAD_IN_BATCH;
-    run_slot *slots = calloc(batch_capacity, sizeof *slots);
-    if (pending == NULL || slots == NULL) {
+    run_slot *computing = calloc(batch_capacity, sizeof *computing);
+    run_slot *writing = calloc(batch_capacity, sizeof *writing);
+    if (pending == NULL || computing == NULL || writing == NULL) {
         free(pending);
-        free(slots);
+        free(computing);
+        free(writing);
         dl_store_abandon(store);
         return dl_error_set(err, "out of memory planning %zu runs", plan.n_runs);
     }
@@ -228,56 +273,58 @@ int dl_sweep_run(const dl_config *cfg, const char *results_path,
     dl_progress progress;
     dl_progress_start(&progress, plan.n_runs, plan.n_runs - n_pending, options->show_progress);
     size_t finished = plan.n_runs - n_pending;
+    size_t computed = finished;
+    size_t writing_count = 0;
     int status = 0;
 
-    for (size_t first = 0; first < n_pending && status == 0; first += batch_capacity) {
-        size_t count = n_pending - first < batch_capacity ? n_pending - first : batch_capacity;
-        for (size_t i = 0; i < count; i++) {
-            size_t run = pending[first + i];
-            memset(&slots[i], 0, sizeof slots[i]);
-            slots[i].point = run / plan.n_seeds;
-            slots[i].seed_index = run % plan.n_seeds;
-            slots[i].owns_world = dl_plan_point_owns_world(&plan, slots[i].point);
+    /* Batch k is computed by every thread while the calling thread first
+     * writes batch k - 1, so compression overlaps the simulation. The loop
+     * runs once more after the last batch to write it. */
+    for (size_t first = 0; status == 0 && (first < n_pending || writing_count > 0);
+         first += batch_capacity) {
+        size_t count = 0;
+        if (first < n_pending && !stop_requested) {
+            count = n_pending - first < batch_capacity ? n_pending - first : batch_capacity;
+            prepare_batch(&plan, computing, pending + first, count);
         }
 
-        /* compute the batch; only the calling thread reports progress */
         size_t done_in_batch = 0;
-        #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-        for (size_t i = 0; i < count; i++) {
-            run_one(&plan, &slots[i]);
-            size_t done_now;
-            #pragma omp atomic capture
-            done_now = ++done_in_batch;
-            if (omp_get_thread_num() == 0)
-                dl_progress_update(&progress, finished + done_now);
-        }
+        int write_status = 0;
+        #pragma omp parallel num_threads(threads)
+        {
+            #pragma omp master
+            write_status = write_batch(store, &plan, writing, writing_count, err);
 
-        /* write it in plan order from this thread alone */
-        for (size_t i = 0; i < count; i++) {
-            run_slot *slot = &slots[i];
-            if (status == 0 && slot->status != 0) {
-                char where[256];
-                describe_run(where, sizeof where, &plan, slot->point, slot->seed_index);
-                status = dl_error_set(err, "%s: %s", where, slot->error.message);
+            #pragma omp for schedule(dynamic, 1)
+            for (size_t i = 0; i < count; i++) {
+                run_one(&plan, &computing[i]);
+                size_t done_now;
+                #pragma omp atomic capture
+                done_now = ++done_in_batch;
+                if (omp_get_thread_num() == 0)
+                    dl_progress_update(&progress, computed + done_now);
             }
-            if (status == 0)
-                status = dl_store_write_run(store, slot->point, slot->seed_index,
-                                            slot->owns_world ? &slot->world : NULL,
-                                            &slot->result, err);
-            dl_drift_world_free(&slot->world);
-            dl_drift_result_free(&slot->result);
         }
-        finished += count;
-        dl_progress_update(&progress, finished);
+        status = write_status;
+        finished += writing_count;
+        computed += count;
+        dl_progress_update(&progress, computed);
 
-        if (status == 0 && stop_requested)
+        run_slot *swap = writing;
+        writing = computing;
+        computing = swap;
+        writing_count = count;
+
+        if (status == 0 && stop_requested && count == 0 && finished < plan.n_runs)
             status = dl_error_set(err, "interrupted after %zu of %zu runs; the finished runs "
                                   "are kept in %s.partial, continue with --resume",
                                   finished, plan.n_runs, results_path);
     }
+    free_batch(writing, writing_count);
     dl_progress_finish(&progress);
     free(pending);
-    free(slots);
+    free(computing);
+    free(writing);
 
     dl_point_key_numbers *key_numbers = NULL;
     if (status == 0) {

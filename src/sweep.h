@@ -2,9 +2,10 @@
  * results file.
  *
  * Runs are computed by OpenMP threads with dynamic scheduling in batches
- * of a few runs per thread. After each batch one thread (the one that
- * called dl_sweep_run) writes the finished runs to the store in plan
- * order, so memory stays bounded by one batch and the file receives the
+ * of a few runs per thread. While the threads compute one batch, the
+ * thread that called dl_sweep_run writes the previous one to the store in
+ * plan order and then joins the computing. So memory stays bounded by two
+ * batches, compression overlaps the simulation, and the file receives the
  * same writes in the same order on any thread count. Summaries over seeds
  * are computed from the file at the end.
  */
