@@ -1,0 +1,348 @@
+/* output.c - SVG, PDF and PNG files from a figure; see output.h. */
+#include "output.h"
+
+#include <cairo-pdf.h>
+#include <cairo-svg.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* cairo's limit on image surface sides, pixels */
+#define CAIRO_IMAGE_MAX 32767
+
+/* ---- formats ---- */
+
+const char *plot_format_extension(plot_format format)
+{
+    switch (format) {
+    case PLOT_FORMAT_SVG:
+        return "svg";
+    case PLOT_FORMAT_PDF:
+        return "pdf";
+    case PLOT_FORMAT_PNG:
+        return "png";
+    }
+    return "unknown";
+}
+
+int plot_format_from_name(const char *name, plot_format *format, dl_error *err)
+{
+    static const plot_format all[3] = {PLOT_FORMAT_SVG, PLOT_FORMAT_PDF, PLOT_FORMAT_PNG};
+    for (int i = 0; i < 3; i++) {
+        if (strcmp(name, plot_format_extension(all[i])) == 0) {
+            *format = all[i];
+            return 0;
+        }
+    }
+    return dl_error_set(err, "figure format '%s' is invalid: must be svg, pdf or png", name);
+}
+
+int plot_png_size(double width, double height, double ppi, int *width_px, int *height_px,
+                  dl_error *err)
+{
+    if (!(ppi >= PLOT_PPI_MIN && ppi <= PLOT_PPI_MAX))
+        return dl_error_set(err, "PNG resolution %g ppi is invalid: must be from %g to %g", ppi,
+                            PLOT_PPI_MIN, PLOT_PPI_MAX);
+    double w = round(width * ppi / 72.0), h = round(height * ppi / 72.0);
+    if (!(w >= 1.0 && w <= CAIRO_IMAGE_MAX && h >= 1.0 && h <= CAIRO_IMAGE_MAX))
+        return dl_error_set(err, "PNG of %.0f x %.0f pixels is invalid: each side must be from "
+                            "1 to %d pixels (lower the resolution)", w, h, CAIRO_IMAGE_MAX);
+    *width_px = (int)w;
+    *height_px = (int)h;
+    return 0;
+}
+
+/* ---- an in-memory stream for cairo ---- */
+
+typedef struct {
+    unsigned char *data;
+    size_t size, capacity;
+    bool failed;
+} buffer;
+
+static cairo_status_t buffer_write(void *closure, const unsigned char *data, unsigned int length)
+{
+    buffer *b = closure;
+    if (b->failed)
+        return CAIRO_STATUS_WRITE_ERROR;
+    if (b->size + length > b->capacity) {
+        size_t capacity = b->capacity == 0 ? 65536 : b->capacity;
+        while (capacity < b->size + length)
+            capacity *= 2;
+        unsigned char *grown = realloc(b->data, capacity);
+        if (grown == NULL) {
+            b->failed = true;
+            return CAIRO_STATUS_WRITE_ERROR;
+        }
+        b->data = grown;
+        b->capacity = capacity;
+    }
+    memcpy(b->data + b->size, data, length);
+    b->size += length;
+    return CAIRO_STATUS_SUCCESS;
+}
+
+/* ---- PDF dates ---- */
+
+/* Reads SOURCE_DATE_EPOCH into an ISO 8601 UTC date for cairo. *date is
+ * "" when the variable is unset. */
+static int source_date(char *date, size_t size, dl_error *err)
+{
+    date[0] = '\0';
+    const char *text = getenv("SOURCE_DATE_EPOCH");
+    if (text == NULL)
+        return 0;
+
+    bool digits = text[0] != '\0';
+    for (const char *p = text; *p != '\0'; p++)
+        digits = digits && isdigit((unsigned char)*p);
+    errno = 0;
+    long long seconds = digits ? strtoll(text, NULL, 10) : -1;
+    if (!digits || errno == ERANGE || seconds > 253402300799LL)
+        return dl_error_set(err, "SOURCE_DATE_EPOCH='%s' is invalid: must be a whole number of "
+                            "seconds since 1970-01-01 UTC, before the year 10000", text);
+
+    time_t when = (time_t)seconds;
+    struct tm utc;
+    if (gmtime_r(&when, &utc) == NULL)
+        return dl_error_set(err, "SOURCE_DATE_EPOCH='%s' could not be converted to a date", text);
+    strftime(date, size, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    return 0;
+}
+
+/* ---- SVG ids ---- */
+
+/* Copies the SVG text in `from` to `to`, renumbering the ids cairo derives
+ * from its process-wide surface counter ("surfaceN" or "imageN", as given
+ * by prefix) as prefix1, prefix2, ... in order of first appearance. Only
+ * ids right after '"' or '#' (an id attribute or a reference) change.
+ * Returns -1 when memory runs out. */
+static int renumber_ids(const buffer *from, buffer *to, const char *prefix)
+{
+    const size_t prefix_length = strlen(prefix);
+    unsigned long *seen = NULL;
+    size_t seen_count = 0, seen_capacity = 0;
+    size_t copied = 0, in = 0;
+    int status = 0;
+
+    while (in < from->size && status == 0) {
+        bool match = in > 0 && (from->data[in - 1] == '"' || from->data[in - 1] == '#') &&
+                     in + prefix_length < from->size &&
+                     memcmp(from->data + in, prefix, prefix_length) == 0 &&
+                     isdigit(from->data[in + prefix_length]);
+        if (!match) {
+            in++;
+            continue;
+        }
+
+        /* the number after the prefix, and its place in order of appearance */
+        size_t end = in + prefix_length;
+        unsigned long number = 0;
+        while (end < from->size && isdigit(from->data[end]))
+            number = number * 10 + (unsigned long)(from->data[end++] - '0');
+        size_t index = 0;
+        while (index < seen_count && seen[index] != number)
+            index++;
+        if (index == seen_count) {
+            if (seen_count == seen_capacity) {
+                size_t capacity = seen_capacity == 0 ? 16 : 2 * seen_capacity;
+                unsigned long *grown = realloc(seen, capacity * sizeof *grown);
+                if (grown == NULL) {
+                    status = -1;
+                    break;
+                }
+                seen = grown;
+                seen_capacity = capacity;
+            }
+            seen[seen_count++] = number;
+        }
+
+        char replacement[64];
+        int length = snprintf(replacement, sizeof replacement, "%s%zu", prefix, index + 1);
+        if (buffer_write(to, from->data + copied, (unsigned int)(in - copied)) != CAIRO_STATUS_SUCCESS ||
+            buffer_write(to, (const unsigned char *)replacement, (unsigned int)length) !=
+                CAIRO_STATUS_SUCCESS)
+            status = -1;
+        copied = in = end;
+    }
+    if (status == 0 &&
+        buffer_write(to, from->data + copied, (unsigned int)(from->size - copied)) !=
+            CAIRO_STATUS_SUCCESS)
+        status = -1;
+    free(seen);
+    return status;
+}
+
+/* Applies renumber_ids for both prefixes, replacing b's contents. */
+static int normalise_svg_ids(buffer *b)
+{
+    buffer first = {NULL, 0, 0, false}, second = {NULL, 0, 0, false};
+    if (renumber_ids(b, &first, "surface") != 0 || renumber_ids(&first, &second, "image") != 0) {
+        free(first.data);
+        free(second.data);
+        return -1;
+    }
+    free(first.data);
+    free(b->data);
+    *b = second;
+    return 0;
+}
+
+/* ---- rendering into memory ---- */
+
+static int finish_surface(cairo_surface_t *surface, cairo_t *cr, buffer *b, const char *what,
+                          dl_error *err)
+{
+    cairo_status_t status = cairo_status(cr);
+    cairo_destroy(cr);
+    cairo_surface_finish(surface);
+    if (status == CAIRO_STATUS_SUCCESS)
+        status = cairo_surface_status(surface);
+    cairo_surface_destroy(surface);
+    if (b->failed)
+        return dl_error_set(err, "out of memory rendering %s", what);
+    if (status != CAIRO_STATUS_SUCCESS)
+        return dl_error_set(err, "rendering %s failed: %s", what, cairo_status_to_string(status));
+    return 0;
+}
+
+static int render_vector(plot_figure *figure, plot_format format, buffer *b, dl_error *err)
+{
+    double width = plot_figure_width(figure), height = plot_figure_height(figure);
+    cairo_surface_t *surface;
+    char date[32];
+
+    if (format == PLOT_FORMAT_PDF) {
+        if (source_date(date, sizeof date, err) != 0)
+            return -1;
+        surface = cairo_pdf_surface_create_for_stream(buffer_write, b, width, height);
+        cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_CREATOR, "driftlab");
+        if (plot_figure_title_text(figure)[0] != '\0')
+            cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_TITLE,
+                                           plot_figure_title_text(figure));
+        /* NULL removes the creation time cairo stamped on the surface */
+        cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_CREATE_DATE,
+                                       date[0] != '\0' ? date : NULL);
+    } else {
+        surface = cairo_svg_surface_create_for_stream(buffer_write, b, width, height);
+        cairo_svg_surface_set_document_unit(surface, CAIRO_SVG_UNIT_PT);
+    }
+
+    cairo_t *cr = cairo_create(surface);
+    if (plot_figure_draw(figure, cr, plot_figure_theme(figure)->vector_ppi, err) != 0) {
+        cairo_destroy(cr);
+        cairo_surface_destroy(surface);
+        return -1;
+    }
+    if (finish_surface(surface, cr, b, plot_format_extension(format), err) != 0)
+        return -1;
+    if (format == PLOT_FORMAT_SVG && normalise_svg_ids(b) != 0)
+        return dl_error_set(err, "out of memory renumbering SVG ids");
+    return 0;
+}
+
+static int render_png(plot_figure *figure, double ppi, buffer *b, dl_error *err)
+{
+    int width_px, height_px;
+    if (plot_png_size(plot_figure_width(figure), plot_figure_height(figure), ppi, &width_px,
+                      &height_px, err) != 0)
+        return -1;
+
+    cairo_surface_t *surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, width_px, height_px);
+    cairo_t *cr = cairo_create(surface);
+    cairo_scale(cr, ppi / 72.0, ppi / 72.0);
+    if (plot_figure_draw(figure, cr, ppi, err) != 0) {
+        cairo_destroy(cr);
+        cairo_surface_destroy(surface);
+        return -1;
+    }
+    cairo_status_t status = cairo_status(cr);
+    cairo_destroy(cr);
+    if (status == CAIRO_STATUS_SUCCESS)
+        status = cairo_surface_write_to_png_stream(surface, buffer_write, b);
+    cairo_surface_destroy(surface);
+    if (b->failed)
+        return dl_error_set(err, "out of memory encoding the PNG");
+    if (status != CAIRO_STATUS_SUCCESS)
+        return dl_error_set(err, "rendering png failed: %s", cairo_status_to_string(status));
+    return 0;
+}
+
+/* ---- writing the file ---- */
+
+static int write_all(int fd, const unsigned char *data, size_t size)
+{
+    while (size > 0) {
+        ssize_t written = write(fd, data, size);
+        if (written < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        data += written;
+        size -= (size_t)written;
+    }
+    return 0;
+}
+
+/* Writes data to a temporary file beside path, then renames it to path. */
+static int write_atomically(const char *path, const unsigned char *data, size_t size,
+                            dl_error *err)
+{
+    size_t name_size = strlen(path) + 48;
+    char *temporary = malloc(name_size);
+    if (temporary == NULL)
+        return dl_error_set(err, "%s: out of memory naming the temporary file", path);
+
+    /* O_EXCL: a name left by another process is skipped, never reused */
+    int fd = -1;
+    for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
+        snprintf(temporary, name_size, "%s.%ld.%d.tmp", path, (long)getpid(), attempt);
+        fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
+    if (fd < 0) {
+        int status = dl_error_set(err, "%s: cannot create a temporary file beside it: %s", path,
+                                  strerror(errno));
+        free(temporary);
+        return status;
+    }
+
+    int status = 0;
+    if (write_all(fd, data, size) != 0) {
+        status = dl_error_set(err, "%s: writing failed: %s", temporary, strerror(errno));
+        close(fd);
+    } else if (close(fd) != 0) {
+        status = dl_error_set(err, "%s: closing failed: %s", temporary, strerror(errno));
+    } else if (rename(temporary, path) != 0) {
+        status = dl_error_set(err, "%s: cannot rename the temporary file into place: %s", path,
+                              strerror(errno));
+    }
+    if (status != 0)
+        unlink(temporary);
+    free(temporary);
+    return status;
+}
+
+int plot_figure_write(plot_figure *figure, const char *path, plot_format format, double ppi,
+                      dl_error *err)
+{
+    buffer b = {NULL, 0, 0, false};
+    int status = format == PLOT_FORMAT_PNG ? render_png(figure, ppi, &b, err)
+                                           : render_vector(figure, format, &b, err);
+    if (status == 0)
+        status = write_atomically(path, b.data, b.size, err);
+    else
+        dl_error_prefix(err, "%s", path);
+    free(b.data);
+    return status;
+}
