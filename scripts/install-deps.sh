@@ -7,14 +7,13 @@ packages=(
   # toolchain
   build-essential cmake pkg-config
   # libraries linked by driftlab
-  libhdf5-dev libinih-dev libcairo2-dev libpango1.0-dev
-  libopenblas-dev liblapacke-dev libssl-dev zlib1g-dev
+  libhdf5-dev libinih-dev libcairo2-dev libpango1.0-dev libssl-dev zlib1g-dev
   # C unit tests
   libcmocka-dev
   # Python side of the tests: read results.h5 as users do
   python3 python3-numpy python3-h5py python3-xarray python3-h5netcdf
-  # figure checks and a font that pango can always find
-  poppler-utils fonts-dejavu-core
+  # the font every figure uses, and pdftotext/pdffonts for the figure tests
+  fonts-dejavu-core poppler-utils
 )
 
 if [ "$(id -u)" -ne 0 ]; then
