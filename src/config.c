@@ -13,7 +13,7 @@
  *     number from the reader's state.
  *  3. Each value is parsed and checked against its key's range, then the
  *     keys are checked against each other (vocabulary size, d_head, prompt,
- *     keep_attention).
+ *     keep_attention and the [figures] keys).
  * Every problem is collected with its line and printed in line order, so
  * one run reports all of them.
  *
@@ -45,6 +45,25 @@
 /* Maximum prompt length in tokens, as for prompt_length. */
 #define PROMPT_MAX 100000
 
+/* Allowed PNG resolutions in pixels per inch, and the default. */
+#define PNG_PPI_MIN 36.0
+#define PNG_PPI_MAX 600.0
+#define PNG_PPI_DEFAULT 150.0
+
+/* Allowed numbers of small multiples in the token strip, and the default
+ * (lowered to steps when there are fewer steps). */
+#define STRIP_STEPS_MIN 1
+#define STRIP_STEPS_MAX 12
+#define STRIP_STEPS_DEFAULT 4
+
+/* A [figures] temperature within this relative distance of a temperature
+ * of the sweep selects that temperature, so that the inner values of a
+ * log range need not be written to 17 digits. */
+#define FIGURE_TEMPERATURE_TOLERANCE 1e-9
+
+/* A list of allowed values in a message shows at most this many values. */
+#define SHOWN_VALUES_MAX 8
+
 /* Maximum length of a value quoted whole in a message. Longer values are
  * shortened. */
 #define SHOWN_VALUE_MAX 80
@@ -57,12 +76,14 @@ typedef enum {
     SECTION_NONE = 0,  /* before the first section header */
     SECTION_EXPERIMENT,
     SECTION_DRIFT,
+    SECTION_FIGURES,
     SECTION_SKIPPED    /* unknown, unsupported or malformed: keys ignored */
 } section_id;
 
 static const char *const section_names[] = {
     [SECTION_EXPERIMENT] = "experiment",
     [SECTION_DRIFT] = "drift",
+    [SECTION_FIGURES] = "figures",
 };
 
 typedef enum {
@@ -92,6 +113,10 @@ typedef enum {
     KEY_GAIN,
     KEY_GAIN_OUT,
     KEY_CLUSTER_SPREAD,
+    KEY_FIGURE_TEMPERATURE,
+    KEY_FIGURE_SEED,
+    KEY_PNG_PPI,
+    KEY_STRIP_STEPS,
     KEY_COUNT
 } key_id;
 
@@ -111,6 +136,10 @@ static bool parse_rule(parse_context *ctx, key_id key, dl_config *cfg);
 static bool parse_projection(parse_context *ctx, key_id key, dl_config *cfg);
 static bool parse_prompt(parse_context *ctx, key_id key, dl_config *cfg);
 static bool parse_sweep_key(parse_context *ctx, key_id key, dl_config *cfg);
+static bool parse_figure_temperature(parse_context *ctx, key_id key,
+                                     dl_config *cfg);
+static bool parse_figure_seed(parse_context *ctx, key_id key, dl_config *cfg);
+static bool parse_png_ppi(parse_context *ctx, key_id key, dl_config *cfg);
 
 /* One INI key. min, max and field apply to integer keys (parse_int_key)
  * and to max_*_mb (parse_megabytes); sweep to sweepable keys. */
@@ -171,6 +200,13 @@ static const key_spec key_specs[KEY_COUNT] = {
     [KEY_GAIN_OUT] = SWEEP_KEY("gain_out", DL_SWEEP_GAIN_OUT),
     [KEY_CLUSTER_SPREAD] = SWEEP_KEY("cluster_spread",
                                      DL_SWEEP_CLUSTER_SPREAD),
+    [KEY_FIGURE_TEMPERATURE] = OTHER_KEY("temperature", SECTION_FIGURES,
+                                         parse_figure_temperature),
+    [KEY_FIGURE_SEED] = OTHER_KEY("seed", SECTION_FIGURES, parse_figure_seed),
+    [KEY_PNG_PPI] = OTHER_KEY("png_ppi", SECTION_FIGURES, parse_png_ppi),
+    [KEY_STRIP_STEPS] = INT_KEY("strip_steps", SECTION_FIGURES,
+                                STRIP_STEPS_MIN, STRIP_STEPS_MAX, strip_steps,
+                                false),
 };
 
 /* Default and allowed range of a sweepable key. */
@@ -633,7 +669,7 @@ static void enter_section(parse_context *ctx, const char *name, size_t length)
     char shown[SHOWN_VALUE_MAX + 16];
     shorten(name, length, shown, sizeof shown);
 
-    for (section_id s = SECTION_EXPERIMENT; s <= SECTION_DRIFT; s++) {
+    for (section_id s = SECTION_EXPERIMENT; s <= SECTION_FIGURES; s++) {
         if (strlen(section_names[s]) == length
             && memcmp(name, section_names[s], length) == 0) {
             ctx->section = s;
@@ -649,7 +685,7 @@ static void enter_section(parse_context *ctx, const char *name, size_t length)
         return;
     }
 
-    for (section_id s = SECTION_EXPERIMENT; s <= SECTION_DRIFT; s++) {
+    for (section_id s = SECTION_EXPERIMENT; s <= SECTION_FIGURES; s++) {
         if (is_close(shown, section_names[s])) {
             report(ctx, ctx->line, "unknown section '%s'; did you mean "
                    "'%s'?", shown, section_names[s]);
@@ -657,7 +693,7 @@ static void enter_section(parse_context *ctx, const char *name, size_t length)
         }
     }
     report(ctx, ctx->line, "unknown section '%s'; the sections are "
-           "[experiment] and [drift]", shown);
+           "[experiment], [drift] and [figures]", shown);
 }
 
 static char *read_section_header(parse_context *ctx, char *buffer,
@@ -818,7 +854,7 @@ static int store_value(void *user, const char *section, const char *name,
 
     if (ctx->section == SECTION_NONE) {
         report(ctx, ctx->line, "key '%s' is outside any section; put it "
-               "under [experiment] or [drift]", name);
+               "under [experiment], [drift] or [figures]", name);
         return 1;
     }
     if (ctx->section == SECTION_SKIPPED)
@@ -904,6 +940,10 @@ static bool parse_one_number(parse_context *ctx, key_id key, unsigned flags,
     if (key_specs[key].sets_shape)
         report_invalid(ctx, key, "%s sets array shapes, so it takes one "
                        "value; use one config per value",
+                       key_specs[key].name);
+    else if (key_specs[key].section == SECTION_FIGURES)
+        report_invalid(ctx, key, "%s in [figures] chooses one setting of "
+                       "the figures, so it takes one value",
                        key_specs[key].name);
     else
         report_invalid(ctx, key, "%s takes one value; only temperature, "
@@ -1271,6 +1311,52 @@ static bool parse_sweep_key(parse_context *ctx, key_id key, dl_config *cfg)
     return true;
 }
 
+/* The figure temperature is checked against the sweep's temperatures in
+ * check_figure_temperature, once every key is read. */
+static bool parse_figure_temperature(parse_context *ctx, key_id key,
+                                     dl_config *cfg)
+{
+    double value;
+
+    if (!parse_one_number(ctx, key, 0, &value))
+        return false;
+    cfg->figure_temperature = value;
+    return true;
+}
+
+/* The figure seed is checked against the kept seeds in check_figure_seed.
+ * Values outside int64_t cannot be seeds, so they are rejected here. */
+static bool parse_figure_seed(parse_context *ctx, key_id key, dl_config *cfg)
+{
+    double value;
+
+    if (!parse_one_number(ctx, key, DL_SWEEP_VALUES_INTEGER, &value))
+        return false;
+    if (value < 0 || value >= 9223372036854775808.0) {
+        report_invalid(ctx, key, "must be a seed value, an integer >= 0");
+        return false;
+    }
+    cfg->figure_seed = (int64_t)value;
+    return true;
+}
+
+static bool parse_png_ppi(parse_context *ctx, key_id key, dl_config *cfg)
+{
+    double value;
+    char allowed[96];
+
+    if (!parse_one_number(ctx, key, 0, &value))
+        return false;
+    if (value < PNG_PPI_MIN || value > PNG_PPI_MAX) {
+        describe_range(PNG_PPI_MIN, PNG_PPI_MAX, false, false, allowed,
+                       sizeof allowed);
+        report_invalid(ctx, key, "%s (pixels per inch)", allowed);
+        return false;
+    }
+    cfg->png_ppi = value;
+    return true;
+}
+
 /* ======================================================================
  * Defaults and checks across keys
  * ====================================================================== */
@@ -1293,6 +1379,13 @@ static void set_defaults(parse_context *ctx, dl_config *cfg)
     cfg->steps = 48;
     cfg->keep_attention = 2;
     set_seed_count(ctx, cfg, 8);
+
+    /* figure_temperature and figure_seed get their defaults from the
+     * sweep in check_figure_temperature and check_figure_seed */
+    cfg->figure_temperature = NAN;
+    cfg->figure_seed = 0;
+    cfg->png_ppi = PNG_PPI_DEFAULT;
+    cfg->strip_steps = STRIP_STEPS_DEFAULT;
 
     for (int k = 0; k < DL_SWEEP_COUNT; k++) {
         dl_value_list *list = &cfg->sweep[k];
@@ -1433,6 +1526,148 @@ static void check_keep_attention(parse_context *ctx, dl_config *cfg)
                        "of seeds (%zu)", cfg->n_seeds);
 }
 
+/* Writes "v1, v2, ..., vn" into buffer, shortened to the first values,
+ * "..." and the last value when there are more than SHOWN_VALUES_MAX. */
+static const char *format_values(const double *values, size_t count,
+                                 char *buffer, size_t size)
+{
+    size_t used = 0;
+    buffer[0] = '\0';
+
+    for (size_t i = 0; i < count && used < size; i++) {
+        if (count > SHOWN_VALUES_MAX && i == SHOWN_VALUES_MAX - 2) {
+            used += (size_t)snprintf(buffer + used, size - used, ", ...");
+            i = count - 1;
+        }
+        char shown[32];
+        dl_sweep_values_format(values[i], shown, sizeof shown);
+        int n = snprintf(buffer + used, size - used, "%s%s",
+                         used > 0 ? ", " : "", shown);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+    return buffer;
+}
+
+/* Index of the value in values[count] that value selects: an equal one,
+ * or else one within FIGURE_TEMPERATURE_TOLERANCE relative. Returns count
+ * when none does. */
+static size_t find_close_value(const double *values, size_t count,
+                               double value)
+{
+    for (size_t i = 0; i < count; i++)
+        if (values[i] == value)
+            return i;
+    for (size_t i = 0; i < count; i++) {
+        double scale = fmax(fabs(values[i]), fabs(value));
+        if (fabs(values[i] - value) <= FIGURE_TEMPERATURE_TOLERANCE * scale)
+            return i;
+    }
+    return count;
+}
+
+/* The figure temperature defaults to the lowest temperature of the sweep,
+ * and a given one must be a temperature of the sweep. It is then set to
+ * that sweep value exactly, so a reader can find it by equality. */
+static void check_figure_temperature(parse_context *ctx, dl_config *cfg)
+{
+    const dl_value_list *list = &cfg->sweep[DL_SWEEP_TEMPERATURE];
+    if (!ctx->valid[KEY_TEMPERATURE] || list->values == NULL)
+        return;
+
+    if (ctx->raw[KEY_FIGURE_TEMPERATURE].line == 0) {
+        double lowest = list->values[0];
+        for (size_t i = 1; i < list->count; i++)
+            lowest = fmin(lowest, list->values[i]);
+        cfg->figure_temperature = lowest;
+        return;
+    }
+    if (!ctx->valid[KEY_FIGURE_TEMPERATURE])
+        return;
+
+    size_t index = find_close_value(list->values, list->count,
+                                    cfg->figure_temperature);
+    if (index < list->count) {
+        cfg->figure_temperature = list->values[index];
+        return;
+    }
+
+    char allowed[256];
+    format_values(list->values, list->count, allowed, sizeof allowed);
+    if (list->count == 1)
+        report_invalid(ctx, KEY_FIGURE_TEMPERATURE, "must be the "
+                       "temperature of the sweep, %s", allowed);
+    else
+        report_invalid(ctx, KEY_FIGURE_TEMPERATURE, "must be one of the "
+                       "temperatures of the sweep: %s", allowed);
+}
+
+/* The figure seed defaults to the first seed, and a given one must be a
+ * kept seed, one of the first keep_attention seeds, because the
+ * single-run figures draw its stored attention rows. */
+static void check_figure_seed(parse_context *ctx, dl_config *cfg)
+{
+    if (!ctx->valid[KEY_SEEDS] || !ctx->valid[KEY_KEEP_ATTENTION])
+        return;
+    if (ctx->raw[KEY_FIGURE_SEED].line == 0) {
+        cfg->figure_seed = cfg->seeds[0];
+        return;
+    }
+    if (!ctx->valid[KEY_FIGURE_SEED])
+        return;
+
+    size_t kept_count = (size_t)cfg->keep_attention;
+    if (kept_count == 0) {
+        report_invalid(ctx, KEY_FIGURE_SEED, "the single-run figures need "
+                       "keep_attention >= 1, because they draw the stored "
+                       "attention rows; set keep_attention in [drift] or "
+                       "remove seed from [figures]");
+        return;
+    }
+    for (size_t i = 0; i < kept_count; i++)
+        if (cfg->seeds[i] == cfg->figure_seed)
+            return;
+
+    double *values = malloc(kept_count * sizeof *values);
+    if (values == NULL) {
+        ctx->out_of_memory = true;
+        return;
+    }
+    for (size_t i = 0; i < kept_count; i++)
+        values[i] = (double)cfg->seeds[i];
+    char allowed[256];
+    format_values(values, kept_count, allowed, sizeof allowed);
+    free(values);
+
+    if (kept_count == 1)
+        report_invalid(ctx, KEY_FIGURE_SEED, "must be the kept seed %s, the "
+                       "only seed whose attention rows are stored "
+                       "(keep_attention = 1)", allowed);
+    else
+        report_invalid(ctx, KEY_FIGURE_SEED, "must be one of the kept seeds, "
+                       "whose attention rows are stored (the first "
+                       "keep_attention = %d): %s", cfg->keep_attention,
+                       allowed);
+}
+
+/* strip_steps defaults to STRIP_STEPS_DEFAULT, or to steps when fewer. */
+static void check_strip_steps(parse_context *ctx, dl_config *cfg)
+{
+    if (!ctx->valid[KEY_STEPS])
+        return;
+    if (ctx->raw[KEY_STRIP_STEPS].line == 0) {
+        if (cfg->strip_steps > cfg->steps)
+            cfg->strip_steps = cfg->steps;
+        return;
+    }
+
+    if (ctx->valid[KEY_STRIP_STEPS] && cfg->strip_steps > cfg->steps)
+        report_invalid(ctx, KEY_STRIP_STEPS, "must be at most steps (%d), "
+                       "because each small multiple shows a different step",
+                       cfg->steps);
+}
+
 static int compare_axis_lines(const void *a, const void *b, const dl_config *cfg)
 {
     int x = cfg->sweep[*(const dl_sweep_key *)a].line;
@@ -1489,6 +1724,9 @@ static int parse_owned_text(char *text, size_t length,
     check_d_head(&ctx, cfg);
     check_prompt(&ctx, cfg);
     check_keep_attention(&ctx, cfg);
+    check_figure_temperature(&ctx, cfg);
+    check_figure_seed(&ctx, cfg);
+    check_strip_steps(&ctx, cfg);
     if (!ctx.saw_drift)
         report(&ctx, 0, "no [drift] section: nothing to simulate");
     cfg->has_drift = ctx.saw_drift;

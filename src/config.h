@@ -1,7 +1,8 @@
 /* config.h - the experiment configuration read from an INI file.
  *
- * Sections: [experiment] and [drift]. Every numeric key of [drift] that
- * accepts a sweep takes one of
+ * Sections: [experiment], [drift] and the optional [figures], which chooses
+ * the run and the resolution of the figures. Every numeric key of [drift]
+ * that accepts a sweep takes one of
  *   a scalar               0.7
  *   a comma list           0, 0.5, 1
  *   a linear range         start:stop:count          (numpy.linspace)
@@ -98,6 +99,14 @@ typedef struct {
     /* sweep axes: keys with more than one value, in file order */
     dl_sweep_key axes[DL_SWEEP_COUNT];
     size_t n_axes;
+
+    /* [figures], with every default resolved after parsing */
+    double figure_temperature; /* a temperature of the sweep; default: the
+                                  lowest */
+    int64_t figure_seed;       /* a kept seed value; default: the first seed */
+    double png_ppi;            /* pixels per inch in [36, 600], default 150 */
+    int strip_steps;           /* token strip panels in [1, 12], at most
+                                  steps; default 4, or steps when fewer */
 } dl_config;
 
 /* Reads and validates the INI file at path. On success fills cfg and

@@ -2,6 +2,8 @@
  *
  * Format: store.h lists the datasets of /drift and their dimensions, and
  * docs/results-format.md gives units, fill values and how to read them.
+ * The /figures group holds only attributes: the [figures] settings of the
+ * config and its figure formats.
  * Every dimension is a 1-D coordinate dataset made an HDF5 dimension scale
  * and attached to each dataset that has it, so h5py, h5netcdf and xarray
  * see named dimensions with coordinate values.
@@ -245,6 +247,69 @@ static int drift_attributes_write(dl_store *store, dl_error *err)
             return -1;
     }
     return 0;
+}
+
+/* Writes the DL_FORMAT_* bits as "svg,pdf,png", in that order. */
+static void formats_text(unsigned formats, char *text, size_t size)
+{
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } names[] = {
+        {DL_FORMAT_SVG, "svg"},
+        {DL_FORMAT_PDF, "pdf"},
+        {DL_FORMAT_PNG, "png"},
+    };
+
+    size_t used = 0;
+    text[0] = '\0';
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if ((formats & names[i].bit) == 0)
+            continue;
+        int n = snprintf(text + used, size - used, "%s%s",
+                         used > 0 ? "," : "", names[i].name);
+        if (n < 0 || (size_t)n >= size - used)
+            break;
+        used += (size_t)n;
+    }
+}
+
+/* Creates /figures with the figure settings as attributes, so figures can
+ * be drawn again from the file alone. gcpl turns off modification times. */
+static int figures_group_write(dl_store *store, hid_t gcpl, dl_error *err)
+{
+    const dl_config *cfg = store->plan->config;
+    const char *file = store->partial_path;
+
+    hid_t group = H5Gcreate2(store->file, "figures", H5P_DEFAULT, gcpl,
+                             H5P_DEFAULT);
+    if (group < 0)
+        return dl_store_h5_fail(err, file, "/figures",
+                                "creating the group failed");
+
+    char formats[16];
+    formats_text(cfg->formats, formats, sizeof formats);
+    int status = 0;
+    if (dl_store_attribute_write(group, file, "/figures", "temperature",
+                                 H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
+                                 &cfg->figure_temperature, err) != 0
+        || dl_store_attribute_write(group, file, "/figures", "seed",
+                                    H5T_STD_I64LE, H5T_NATIVE_INT64,
+                                    &cfg->figure_seed, err) != 0
+        || dl_store_attribute_write(group, file, "/figures", "png_ppi",
+                                    H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
+                                    &cfg->png_ppi, err) != 0
+        || dl_store_attribute_write_int32(group, file, "/figures",
+                                          "strip_steps", cfg->strip_steps,
+                                          err) != 0
+        || dl_store_attribute_write_string(group, file, "/figures",
+                                           "formats", formats, err) != 0)
+        status = -1;
+
+    if (H5Gclose(group) < 0 && status == 0)
+        status = dl_store_h5_fail(err, file, "/figures",
+                                  "closing the group failed");
+    return status;
 }
 
 /* Writes units, long_name and description onto a dataset. */
@@ -506,6 +571,10 @@ dl_store *dl_store_create(const char *path, const dl_plan *plan,
             goto fail;
     }
     if (cluster_of_token_write(store, err) != 0)
+        goto fail;
+
+    /* the figure settings */
+    if (figures_group_write(store, gcpl, err) != 0)
         goto fail;
 
     for (int c = 0; c < COORD_MAX; c++)

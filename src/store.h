@@ -24,6 +24,9 @@
  *                 METRIC_p90 for each per-run metric  [AXIS..., step]
  *                 half_life_of_median                 [AXIS...]
  *
+ * /figures has no datasets: its attributes temperature, seed, png_ppi,
+ * strip_steps and formats are the figure settings of the config.
+ *
  * WAXIS are the world axes (cluster_spread when it is swept). The file is
  * written to PATH.partial and renamed to PATH by dl_store_finish. Object
  * modification times are off, so the same writes give the same bytes.
@@ -68,7 +71,8 @@ const char *dl_store_stat_name(dl_stat stat);
 /* Creates PATH.partial for the plan, overwriting any old one. Writes the
  * root attributes (format_version, driftlab_version, config_name,
  * config_text, config_sha256 as 64 hex digits, master_seed), the /drift
- * attributes, the coordinates and every dataset of /drift with its fill
+ * attributes, the /figures attributes (the [figures] settings that render
+ * repeats), the coordinates and every dataset of /drift with its fill
  * value (NaN, or -1 for integers, 0 for run_done). No path is stored, so
  * the bytes do not depend on where the config lives. The config text must
  * be UTF-8 without NUL bytes. Returns a store, or NULL with err set, and

@@ -2,10 +2,12 @@
  *
  * Opens a finished results.h5 (or a .partial one) read-only. It prints the
  * versions, the config name and SHA-256, the master seed, each sweep axis
- * with its values, and the seeds, steps and positions. Then come every
- * dataset of /drift with its type, shape and dimension names, and how many
- * runs are done. The sweep axes are the scales attached to run_done, so
- * the listing follows the file and needs no config.
+ * with its values, and the seeds, steps and positions. The model settings,
+ * the values of the keys that are not swept and the figure settings follow,
+ * read with dl_results_load_settings. Then come how many runs are done and
+ * every dataset of /drift with its type, shape and dimension names. The
+ * sweep axes are the scales attached to run_done, so the listing follows
+ * the file and needs no config.
  *
  * Left out: the data values themselves (use h5py or xarray) and /lora.
  */
@@ -17,7 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "results.h"
 #include "store_internal.h"
+#include "sweep_values.h"
 
 /* Axis value lists longer than this print their head and last value. */
 #define INFO_MAX_VALUES 10
@@ -25,15 +29,12 @@
 /* Maximum size in bytes, NUL included, of a dataset or dimension name. */
 #define INFO_NAME_MAX 64
 
-/* Formats value with the fewest significant digits that read back to the
- * same double, so 0.1 prints as 0.1, not 0.10000000000000001. */
+/* Formats value as the config does: an integer below 1e16 in full (150,
+ * not 1.5e+02), anything else with the fewest significant digits that
+ * read back to the same double, so 0.1 prints as 0.1. */
 static void format_double(double value, char *text, size_t size)
 {
-    for (int digits = 1; digits <= 17; digits++) {
-        snprintf(text, size, "%.*g", digits, value);
-        if (strtod(text, NULL) == value)
-            return;
-    }
+    dl_sweep_values_format(value, text, size);
 }
 
 /* Prints the elements of a 1-D integer or float dataset on one line,
@@ -341,6 +342,76 @@ static int sizes_print(hid_t group, const char *file, FILE *out,
     return 0;
 }
 
+/* Prints the DL_FORMAT_* bits as "svg, pdf, png". */
+static void formats_print(unsigned formats, FILE *out)
+{
+    const char *separator = "";
+    if (formats & DL_FORMAT_SVG) {
+        fprintf(out, "svg");
+        separator = ", ";
+    }
+    if (formats & DL_FORMAT_PDF) {
+        fprintf(out, "%spdf", separator);
+        separator = ", ";
+    }
+    if (formats & DL_FORMAT_PNG)
+        fprintf(out, "%spng", separator);
+    if (formats == 0)
+        fprintf(out, "none");
+}
+
+/* Prints the model settings, the value of each sweepable key that is not
+ * an axis, and the figure settings. */
+static int settings_print(const char *path, FILE *out, dl_error *err)
+{
+    dl_results results;
+    if (dl_results_load_settings(path, &results, err) != 0)
+        return -1;
+
+    fprintf(out, "model:            rule %s, projection %s\n",
+            dl_rule_name(results.rule),
+            dl_projection_name(results.projection));
+    fprintf(out, "vocabulary:       %d clusters x %d tokens = %d tokens\n",
+            results.clusters, results.tokens_per_cluster,
+            results.vocab_size);
+    fprintf(out, "head:             d_model %d, d_head %d\n", results.d_model,
+            results.d_head);
+
+    fprintf(out, "fixed values:    ");
+    const char *separator = " ";
+    for (int k = 0; k < DL_SWEEP_COUNT; k++) {
+        if (dl_results_axis_index(&results, (dl_sweep_key)k) >= 0)
+            continue;
+        char text[32];
+        format_double(results.scalar[k], text, sizeof text);
+        fprintf(out, "%s%s %s", separator, dl_sweep_key_name((dl_sweep_key)k),
+                text);
+        separator = ", ";
+    }
+    fprintf(out, "%s\n", separator[0] == ' ' ? " none (every key is swept)"
+                                             : "");
+
+    if (results.n_kept > 0)
+        fprintf(out, "attention rows:   stored for the first %zu seed%s "
+                "(keep_attention = %d)\n", results.n_kept,
+                results.n_kept == 1 ? "" : "s", results.keep_attention);
+    else
+        fprintf(out, "attention rows:   not stored (keep_attention = 0)\n");
+
+    const dl_figure_settings *figures = &results.figures;
+    char temperature[32], ppi[32];
+    format_double(figures->temperature, temperature, sizeof temperature);
+    format_double(figures->png_ppi, ppi, sizeof ppi);
+    fprintf(out, "figures:          temperature %s, seed %" PRId64 ", png_ppi "
+            "%s, strip_steps %d, formats ", temperature, figures->seed, ppi,
+            figures->strip_steps);
+    formats_print(figures->formats, out);
+    fprintf(out, "\n");
+
+    dl_results_free(&results);
+    return 0;
+}
+
 int dl_store_print_info(const char *path, FILE *out, dl_error *err)
 {
     dl_store_h5_silence();
@@ -409,6 +480,7 @@ int dl_store_print_info(const char *path, FILE *out, dl_error *err)
     if (root_print(file_id, path, out, err) != 0
         || axes_print(group, run_done, rank, path, out, err) != 0
         || sizes_print(group, path, out, err) != 0
+        || settings_print(path, out, err) != 0
         || runs_print(run_done, path, out, err) != 0
         || datasets_print(group, path, out, err) != 0)
         goto done;

@@ -665,7 +665,10 @@ static void section_typo_suggests_nearest(void **state)
                          "you mean 'experiment'?");
     assert_rejected_with("[drift]\n[output]\n",
                          "lecture.ini:2: unknown section 'output'; the "
-                         "sections are [experiment] and [drift]");
+                         "sections are [experiment], [drift] and [figures]");
+    assert_rejected_with("[drift]\n[figure]\n",
+                         "lecture.ini:2: unknown section 'figure'; did you "
+                         "mean 'figures'?");
 }
 
 static void lora_section_is_not_supported_yet(void **state)
@@ -703,7 +706,7 @@ static void key_before_any_section_is_rejected(void **state)
     (void)state;
     assert_rejected_with("; header\nseeds = 3\n[drift]\n",
                          "lecture.ini:2: key 'seeds' is outside any section; "
-                         "put it under [experiment] or [drift]");
+                         "put it under [experiment], [drift] or [figures]");
 }
 
 static void syntax_errors_carry_their_lines(void **state)
@@ -954,6 +957,228 @@ static void experiment_values_are_checked(void **state)
                          "must be 'identity' or 'random'");
 }
 
+/* ---- [figures] ---- */
+
+static void figures_defaults_follow_sweep(void **state)
+{
+    (void)state;
+    parse_result result = parse("[drift]\n");
+    assert_parsed(&result);
+    assert_true(result.cfg.figure_temperature == 1.0);
+    assert_int_equal(result.cfg.figure_seed, 0);
+    assert_true(result.cfg.png_ppi == 150.0);
+    assert_int_equal(result.cfg.strip_steps, 4);
+    finish(&result);
+
+    /* the lowest temperature, not the first; the first seed, not 0 */
+    result = parse("[experiment]\nseeds = 5, 9, 3\n[drift]\n"
+                   "temperature = 2, 0.5, 1\n");
+    assert_parsed(&result);
+    assert_true(result.cfg.figure_temperature == 0.5);
+    assert_int_equal(result.cfg.figure_seed, 5);
+    finish(&result);
+
+    /* fewer steps than the default strip */
+    result = parse("[drift]\nsteps = 2\n");
+    assert_parsed(&result);
+    assert_int_equal(result.cfg.strip_steps, 2);
+    finish(&result);
+
+    /* without kept seeds the default seed is still the first */
+    result = parse("[experiment]\nseeds = 7..9\n[drift]\n"
+                   "keep_attention = 0\n");
+    assert_parsed(&result);
+    assert_int_equal(result.cfg.figure_seed, 7);
+    finish(&result);
+}
+
+static void figures_keys_are_read(void **state)
+{
+    (void)state;
+    parse_result result = parse(
+        "[experiment]\n"
+        "seeds = 4, 9, 2\n"
+        "[drift]\n"
+        "temperature = 0:1:3\n"
+        "keep_attention = 2\n"
+        "steps = 6\n"
+        "[figures]\n"
+        "temperature = 0.5\n"
+        "seed = 9\n"
+        "png_ppi = 300\n"
+        "strip_steps = 6\n");
+    assert_parsed(&result);
+    assert_true(result.cfg.figure_temperature == 0.5);
+    assert_int_equal(result.cfg.figure_seed, 9);
+    assert_true(result.cfg.png_ppi == 300.0);
+    assert_int_equal(result.cfg.strip_steps, 6);
+    finish(&result);
+
+    result = parse("[drift]\n[figures]\npng_ppi = 36\n");
+    assert_parsed(&result);
+    assert_true(result.cfg.png_ppi == 36.0);
+    finish(&result);
+
+    result = parse("[drift]\nsteps = 12\n[figures]\npng_ppi = 600\n"
+                   "strip_steps = 12\n");
+    assert_parsed(&result);
+    assert_true(result.cfg.png_ppi == 600.0);
+    assert_int_equal(result.cfg.strip_steps, 12);
+    finish(&result);
+}
+
+/* numpy.geomspace(0.1, 10, 5)[1] is 10**-0.5 = 0.31622776601683794. Ten
+ * digits select it, and the config then contains the sweep value
+ * exactly. */
+static void figure_temperature_selects_close_sweep_value(void **state)
+{
+    (void)state;
+    parse_result result = parse("[drift]\ntemperature = 0.1:10:5:log\n"
+                                "[figures]\ntemperature = 0.316227766\n");
+    assert_parsed(&result);
+    const dl_value_list *list = &result.cfg.sweep[DL_SWEEP_TEMPERATURE];
+    assert_int_equal(list->count, 5);
+    assert_true(result.cfg.figure_temperature == list->values[1]);
+    finish(&result);
+}
+
+static void figure_temperature_outside_sweep_is_rejected(void **state)
+{
+    (void)state;
+    assert_rejected_with("[drift]\ntemperature = 0, 0.5, 1\n[figures]\n"
+                         "temperature = 0.7\n",
+                         "lecture.ini:4: temperature: '0.7' is invalid: must "
+                         "be one of the temperatures of the sweep: 0, 0.5, 1");
+    assert_rejected_with("[drift]\n[figures]\ntemperature = 0.5\n",
+                         "lecture.ini:3: temperature: '0.5' is invalid: must "
+                         "be the temperature of the sweep, 1");
+    assert_rejected_with("[drift]\ntemperature = 1..20\n[figures]\n"
+                         "temperature = 0.5\n",
+                         "lecture.ini:4: temperature: '0.5' is invalid: must "
+                         "be one of the temperatures of the sweep: 1, 2, 3, "
+                         "4, 5, 6, ..., 20");
+    assert_rejected_with("[drift]\n[figures]\ntemperature = 0.5, 1\n",
+                         "lecture.ini:3: temperature: '0.5, 1' is invalid: "
+                         "temperature in [figures] chooses one setting of "
+                         "the figures, so it takes one value");
+    assert_rejected_with("[drift]\n[figures]\ntemperature = warm\n",
+                         "lecture.ini:3: temperature: 'warm' is invalid: "
+                         "'warm' is not a number");
+}
+
+static void figure_temperature_skipped_when_sweep_invalid(void **state)
+{
+    (void)state;
+    parse_result result = parse("[drift]\ntemperature = -1\n[figures]\n"
+                                "temperature = 5\n");
+    assert_int_equal(result.status, -1);
+    assert_true(has_line(result.messages, "lecture.ini:2: temperature: '-1' "
+                         "is invalid: must be >= 0"));
+    assert_int_equal(count_lines(result.messages), 1);
+    finish(&result);
+}
+
+static void figure_seed_must_be_kept(void **state)
+{
+    (void)state;
+    assert_rejected_with("[experiment]\nseeds = 4\n[drift]\n"
+                         "keep_attention = 2\n[figures]\nseed = 3\n",
+                         "lecture.ini:6: seed: '3' is invalid: must be one "
+                         "of the kept seeds, whose attention rows are stored "
+                         "(the first keep_attention = 2): 0, 1");
+    assert_rejected_with("[experiment]\nseeds = 5, 9\n[drift]\n"
+                         "keep_attention = 1\n[figures]\nseed = 9\n",
+                         "lecture.ini:6: seed: '9' is invalid: must be the "
+                         "kept seed 5, the only seed whose attention rows are "
+                         "stored (keep_attention = 1)");
+    assert_rejected_with("[drift]\n[figures]\nseed = 1.5\n",
+                         "lecture.ini:3: seed: '1.5' is invalid: 1.5 is not "
+                         "an integer");
+    assert_rejected_with("[drift]\n[figures]\nseed = -1\n",
+                         "lecture.ini:3: seed: '-1' is invalid: must be a "
+                         "seed value, an integer >= 0");
+    assert_rejected_with("[drift]\n[figures]\nseed = 0, 1\n",
+                         "lecture.ini:3: seed: '0, 1' is invalid: seed in "
+                         "[figures] chooses one setting of the figures, so it "
+                         "takes one value");
+}
+
+static void figure_seed_needs_kept_attention(void **state)
+{
+    (void)state;
+    assert_rejected_with("[drift]\nkeep_attention = 0\n[figures]\n"
+                         "seed = 0\n",
+                         "lecture.ini:4: seed: '0' is invalid: the single-run "
+                         "figures need keep_attention >= 1, because they draw "
+                         "the stored attention rows; set keep_attention in "
+                         "[drift] or remove seed from [figures]");
+}
+
+static void png_ppi_range_is_enforced(void **state)
+{
+    (void)state;
+    assert_rejected_with("[drift]\n[figures]\npng_ppi = 35.9\n",
+                         "lecture.ini:3: png_ppi: '35.9' is invalid: must be "
+                         "in [36, 600] (pixels per inch)");
+    assert_rejected_with("[drift]\n[figures]\npng_ppi = 601\n",
+                         "lecture.ini:3: png_ppi: '601' is invalid: must be "
+                         "in [36, 600] (pixels per inch)");
+    assert_rejected_with("[drift]\n[figures]\npng_ppi = 72, 300\n",
+                         "lecture.ini:3: png_ppi: '72, 300' is invalid: "
+                         "png_ppi in [figures] chooses one setting of the "
+                         "figures, so it takes one value");
+    assert_rejected_with("[drift]\n[figures]\npng_ppi = inf\n",
+                         "lecture.ini:3: png_ppi: 'inf' is invalid: 'inf' is "
+                         "not a finite number");
+}
+
+static void strip_steps_range_is_enforced(void **state)
+{
+    (void)state;
+    assert_rejected_with("[drift]\n[figures]\nstrip_steps = 0\n",
+                         "lecture.ini:3: strip_steps: '0' is invalid: must "
+                         "be an integer from 1 to 12");
+    assert_rejected_with("[drift]\n[figures]\nstrip_steps = 13\n",
+                         "lecture.ini:3: strip_steps: '13' is invalid: must "
+                         "be an integer from 1 to 12");
+    assert_rejected_with("[drift]\n[figures]\nstrip_steps = 2.5\n",
+                         "lecture.ini:3: strip_steps: '2.5' is invalid: 2.5 "
+                         "is not an integer");
+    assert_rejected_with("[drift]\nsteps = 5\n[figures]\nstrip_steps = 8\n",
+                         "lecture.ini:4: strip_steps: '8' is invalid: must "
+                         "be at most steps (5), because each small multiple "
+                         "shows a different step");
+    assert_rejected_with("[drift]\n[figures]\nstrip_steps = 1..3\n",
+                         "lecture.ini:3: strip_steps: '1..3' is invalid: "
+                         "strip_steps in [figures] chooses one setting of the "
+                         "figures, so it takes one value");
+}
+
+static void figures_section_names_its_keys(void **state)
+{
+    (void)state;
+    assert_rejected_with("[drift]\n[figures]\npng_dpi = 300\n",
+                         "lecture.ini:3: unknown key 'png_dpi' in [figures]; "
+                         "did you mean 'png_ppi'?");
+    assert_rejected_with("[drift]\n[figures]\nstrip_step = 3\n",
+                         "lecture.ini:3: unknown key 'strip_step' in "
+                         "[figures]; did you mean 'strip_steps'?");
+    assert_rejected_with("[drift]\n[figures]\nwidth = 300\n",
+                         "lecture.ini:3: unknown key 'width' in [figures]; "
+                         "the keys of [figures] are temperature, seed, "
+                         "png_ppi, strip_steps");
+    assert_rejected_with("[drift]\n[figures]\nformats = svg\n",
+                         "lecture.ini:3: key 'formats' belongs in "
+                         "[experiment], not in [figures]");
+    assert_rejected_with("[drift]\npng_ppi = 300\n",
+                         "lecture.ini:2: key 'png_ppi' belongs in [figures], "
+                         "not in [drift]");
+    assert_rejected_with("[drift]\n[figures]\npng_ppi = 72\n[figures]\n"
+                         "png_ppi = 96\n",
+                         "lecture.ini:5: duplicate key 'png_ppi' in "
+                         "[figures]; it was first given on line 3");
+}
+
 /* ---- loading files ---- */
 
 /* Writes bytes to a new temporary file and returns its path in path. */
@@ -1093,6 +1318,16 @@ int main(void)
         cmocka_unit_test(integer_ranges_of_keys_are_enforced),
         cmocka_unit_test(sweep_ranges_are_enforced),
         cmocka_unit_test(experiment_values_are_checked),
+        cmocka_unit_test(figures_defaults_follow_sweep),
+        cmocka_unit_test(figures_keys_are_read),
+        cmocka_unit_test(figure_temperature_selects_close_sweep_value),
+        cmocka_unit_test(figure_temperature_outside_sweep_is_rejected),
+        cmocka_unit_test(figure_temperature_skipped_when_sweep_invalid),
+        cmocka_unit_test(figure_seed_must_be_kept),
+        cmocka_unit_test(figure_seed_needs_kept_attention),
+        cmocka_unit_test(png_ppi_range_is_enforced),
+        cmocka_unit_test(strip_steps_range_is_enforced),
+        cmocka_unit_test(figures_section_names_its_keys),
         cmocka_unit_test(load_keeps_exact_file_bytes),
         cmocka_unit_test(load_of_missing_file_names_the_cause),
         cmocka_unit_test(load_rejects_nul_byte),

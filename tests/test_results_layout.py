@@ -260,6 +260,22 @@ def test_drift_group_attributes(ctx):
             assert scalar in attrs, f"scalar key {scalar} is not an attribute"
 
 
+def test_figures_group_attributes(ctx):
+    # TWO_AXES has no [figures] section, so every setting is its default:
+    # the lowest temperature, the first seed, 150 ppi and 4 strip steps.
+    path = two_axes_results(ctx)
+    with h5py.File(path, "r") as f:
+        assert "figures" in f, "the /figures group is missing"
+        attrs = f["figures"].attrs
+        expected = {"temperature": (0.0, np.float64), "seed": (0, np.int64),
+                    "png_ppi": (150.0, np.float64), "strip_steps": (4, np.int32)}
+        for name, (value, dtype) in expected.items():
+            assert name in attrs, f"/figures attribute {name} is missing"
+            assert attrs[name] == value, f"/figures.{name} is {attrs[name]!r}, expected {value!r}"
+            assert attrs[name].dtype == dtype, f"/figures.{name} has dtype {attrs[name].dtype}"
+        assert attrs["formats"] == "svg,pdf,png", attrs["formats"]
+
+
 def test_dimension_scales_attached(ctx):
     path = two_axes_results(ctx)
     with h5py.File(path, "r") as f:
@@ -488,6 +504,19 @@ def test_info_prints_axes(ctx):
     assert f"{2 * 3 * N_SEEDS} of {2 * 3 * N_SEEDS} runs done" in done.stdout, done.stdout
     assert file_digest(ctx.path("layout.ini")) in done.stdout, \
         "info does not print the config SHA-256"
+
+
+def test_info_prints_model_and_figures(ctx):
+    path = two_axes_results(ctx)
+    done = ctx.driftlab_run("info", path)
+    for line in ["model:            rule cluster, projection identity",
+                 "vocabulary:       4 clusters x 5 tokens = 20 tokens",
+                 "head:             d_model 8, d_head 8",
+                 "fixed values:     top_k 0, min_p 0, repetition_penalty 1, gain 8, "
+                 "gain_out 8, cluster_spread 0.5",
+                 "figures:          temperature 0, seed 0, png_ppi 150, strip_steps 4, "
+                 "formats svg, pdf, png"]:
+        assert line in done.stdout.splitlines(), f"no line {line!r} in:\n{done.stdout}"
 
 
 def test_info_rejects_foreign_file(ctx):
