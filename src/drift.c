@@ -279,6 +279,14 @@ static size_t cluster_logits(run_work *rw, const dl_drift_world *w,
     return (size_t)w->clusters;
 }
 
+static bool all_finite(const double *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i]))
+            return false;
+    return true;
+}
+
 /* Fills rw->logits with the lm rule's logits gain_out * (o . v_j) and
  * returns the number of items (tokens). */
 static size_t lm_logits(run_work *rw, const dl_drift_world *w,
@@ -339,7 +347,8 @@ int dl_drift_run(const dl_drift_world *w, const dl_drift_params *p,
             rw.scores[i] = score_scale * dl_dot(rw.query, rw.keys + (size_t)i * dh, dh);
         if (dl_softmax(rw.scores, rw.scores, (size_t)n, 1.0) != 0) {
             status = dl_error_set(err, "step %d: attention scores are not finite "
-                                  "(gain %g): lower gain", t, p->gain);
+                                  "(gain %g, cluster_spread %g): lower gain or "
+                                  "cluster_spread", t, p->gain, p->cluster_spread);
             break;
         }
 
@@ -359,6 +368,12 @@ int dl_drift_run(const dl_drift_world *w, const dl_drift_params *p,
         /* the next token */
         size_t items = p->rule == DL_RULE_CLUSTER ? cluster_logits(&rw, w, r->clusters, n)
                                                   : lm_logits(&rw, w, p, n);
+        if (p->rule == DL_RULE_LM && !all_finite(rw.logits, items)) {
+            status = dl_error_set(err, "step %d: output logits are not finite (gain_out %g, "
+                                  "cluster_spread %g): lower gain_out or cluster_spread",
+                                  t, p->gain_out, p->cluster_spread);
+            break;
+        }
         size_t chosen;
         if (dl_sample(&sampler, rw.logits, rw.seen, items, dl_stream_uniform(&stream),
                       &rw.sampler, &chosen, err) != 0) {

@@ -39,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "store_internal.h"
 
@@ -514,7 +515,15 @@ dl_store *dl_store_create(const char *path, const dl_plan *plan,
         coord_id[c] = H5I_INVALID_HID;
     bool created = false;
 
-    /* the file, truncating an old partial file */
+    /* The file: an old partial file is removed first, not truncated in
+     * place, so a symbolic link named like it never redirects the write,
+     * and the exclusive create then fails rather than reuse a file that
+     * appeared in between. */
+    if (unlink(store->partial_path) != 0 && errno != ENOENT) {
+        dl_error_set(err, "%s: cannot remove the old partial file: %s",
+                     store->partial_path, strerror(errno));
+        goto fail;
+    }
     fcpl = H5Pcreate(H5P_FILE_CREATE);
     fapl = dl_store_file_access_create();
     if (fcpl < 0 || fapl < 0 || H5Pset_obj_track_times(fcpl, 0) < 0) {
@@ -522,7 +531,7 @@ dl_store *dl_store_create(const char *path, const dl_plan *plan,
                          "setting up the file failed");
         goto fail;
     }
-    store->file = H5Fcreate(store->partial_path, H5F_ACC_TRUNC, fcpl, fapl);
+    store->file = H5Fcreate(store->partial_path, H5F_ACC_EXCL, fcpl, fapl);
     if (store->file < 0) {
         dl_store_h5_fail(err, store->partial_path, "/",
                          "creating the file failed; check that the folder "

@@ -242,7 +242,7 @@ static int axes_print(hid_t group, hid_t run_done, int rank, const char *file,
             return dl_store_h5_fail(err, file, "/drift/run_done",
                                     "opening the coordinate of dimension %d "
                                     "failed", d);
-        fprintf(out, "  %-16s", name);
+        fprintf(out, "  %-16s ", name);
         int status = values_print(axis, file, object, out, err);
         H5Dclose(axis);
         if (status != 0)

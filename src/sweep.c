@@ -241,6 +241,8 @@ int dl_sweep_run(const dl_config *cfg, const char *results_path,
     dl_plan plan;
     dl_plan_init(&plan, cfg);
     int threads = dl_sweep_thread_count(options->threads);
+    if ((size_t)threads > plan.n_runs)
+        threads = (int)plan.n_runs; /* idle threads would only cost memory */
     if (check_limits(&plan, threads, err) != 0)
         return -1;
 

@@ -1,6 +1,7 @@
 """The command line: bad input exits 2 with the file, line, key and value
 named and writes nothing; help, version, check and info work."""
 import os
+import re
 
 from harness import run_tests
 
@@ -106,8 +107,15 @@ def test_info_describes_results(ctx):
     config = ctx.write_config("info.ini", GOOD)
     ctx.driftlab_run("run", config, "-o", "info", "-q")
     done = ctx.driftlab_run("info", ctx.path("info", "results.h5"))
-    assert "temperature" in done.stdout, done.stdout
+    assert re.search(r"temperature +2 values: 0, 1", done.stdout), done.stdout
     assert "6 of 6 runs done" in done.stdout, done.stdout
+
+
+def test_info_separates_long_axis_names(ctx):
+    config = ctx.write_config("long-name.ini", GOOD + "repetition_penalty = 1, 2\n")
+    ctx.driftlab_run("run", config, "-o", "long-name", "-q")
+    done = ctx.driftlab_run("info", ctx.path("long-name", "results.h5"))
+    assert re.search(r"repetition_penalty +2 values: 1, 2", done.stdout), done.stdout
 
 
 def test_info_rejects_a_file_that_is_not_results(ctx):

@@ -301,6 +301,25 @@ static void overflowing_scores_fail_with_step(void **state)
     dl_drift_result_free(&r);
 }
 
+static void overflowing_output_logits_name_gain_out(void **state)
+{
+    (void)state;
+    dl_drift_params p = base_params();
+    p.rule = DL_RULE_LM;
+    p.gain_out = 1.7976931348623157e308;
+    p.cluster_spread = 1e10;
+    dl_drift_world w;
+    dl_drift_result r;
+    dl_error err;
+    assert_int_equal(dl_drift_world_make(&w, &p, 1, 1, &err), 0);
+    assert_int_equal(dl_drift_result_alloc(&r, &p, false, &err), 0);
+    assert_int_equal(dl_drift_run(&w, &p, 1, 1, &r, &err), -1);
+    assert_non_null(strstr(err.message, "step 0"));
+    assert_non_null(strstr(err.message, "gain_out"));
+    dl_drift_world_free(&w);
+    dl_drift_result_free(&r);
+}
+
 static void lock_in_is_one_when_greedy_locks(void **state)
 {
     (void)state;
@@ -327,6 +346,7 @@ int main(void)
         cmocka_unit_test(same_inputs_give_same_run),
         cmocka_unit_test(top_k_one_equals_greedy),
         cmocka_unit_test(overflowing_scores_fail_with_step),
+        cmocka_unit_test(overflowing_output_logits_name_gain_out),
         cmocka_unit_test(lock_in_is_one_when_greedy_locks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -113,5 +113,31 @@ def test_interrupt_keeps_runs_and_resume_completes(ctx):
                                           err_msg=name)
 
 
+def test_partial_symlink_never_redirects_the_write(ctx):
+    config = ctx.write_config("small.ini", LONG.format(temperatures=2).replace(
+        "steps = 400", "steps = 5").replace("seeds = 96", "seeds = 2"))
+    victim = ctx.path("victim.h5")
+    with open(victim, "wb") as f:
+        f.write(b"someone else's file")
+    os.makedirs(ctx.path("linked"))
+    os.symlink(victim, ctx.path("linked", "results.h5.partial"))
+    ctx.driftlab_run("run", config, "-o", "linked", "-q", "--no-render")
+    with open(victim, "rb") as f:
+        assert f.read() == b"someone else's file"
+    assert not os.path.islink(ctx.path("linked", "results.h5"))
+    with h5py.File(ctx.path("linked", "results.h5"), "r") as f:
+        assert f["drift/run_done"][()].all()
+
+
+def test_more_threads_than_runs_gives_same_bytes(ctx):
+    config = ctx.write_config("few.ini", LONG.format(temperatures=2).replace(
+        "steps = 400", "steps = 5").replace("seeds = 96", "seeds = 1"))
+    ctx.driftlab_run("run", config, "-o", "few-1", "-q", "-j", "1", "--no-render")
+    ctx.driftlab_run("run", config, "-o", "few-4096", "-q", "-j", "4096", "--no-render")
+    with open(ctx.path("few-1", "results.h5"), "rb") as a, \
+            open(ctx.path("few-4096", "results.h5"), "rb") as b:
+        assert a.read() == b.read()
+
+
 if __name__ == "__main__":
     run_tests(globals())
