@@ -19,6 +19,7 @@
 #include "config.h"
 #include "log.h"
 #include "plan.h"
+#include "render.h"
 #include "store.h"
 #include "sweep.h"
 #include "sweep_values.h"
@@ -35,6 +36,7 @@ static const char main_help[] =
     "  run [CONFIG.ini]     run every sweep point of a config (default: the\n"
     "                       shipped configs/lecture.ini) into DIR/results.h5\n"
     "  check CONFIG.ini     validate a config and print its plan; runs nothing\n"
+    "  render RESULTS.h5    draw every figure and the report from a results file\n"
     "  info RESULTS.h5      describe what a results file holds\n"
     "  help [COMMAND]       print help for a command\n"
     "\n"
@@ -49,6 +51,8 @@ static const char run_help[] =
     "\n"
     "Runs every run of the config (sweep points x seeds) on OpenMP threads and\n"
     "writes DIR/results.h5 through DIR/results.h5.partial, renamed on success.\n"
+    "Then it draws the figures into DIR/figures and writes DIR/report.html,\n"
+    "DIR/report.pdf and DIR/manifest.json, as driftlab render does.\n"
     "Without CONFIG.ini it runs configs/lecture.ini.\n"
     "\n"
     "options:\n"
@@ -57,9 +61,10 @@ static const char run_help[] =
     "  -j, --threads N      number of threads (default: [experiment] threads,\n"
     "                       else all cores); results do not depend on it\n"
     "      --format LIST    figure formats, a comma list of svg, pdf, png\n"
+    "                       (default: [experiment] formats)\n"
     "      --resume         continue an interrupted run from results.h5.partial,\n"
     "                       skipping the runs it already holds\n"
-    "      --no-render      do not draw figures (this version draws none yet)\n"
+    "      --no-render      write results.h5 only: no figures, reports or manifest\n"
     "  -q, --quiet          print errors only\n"
     "  -v, --verbose        also print the plan and timings\n"
     "  -h, --help           print this help\n";
@@ -70,6 +75,24 @@ static const char check_help[] =
     "Validates the config and prints its plan: axes, runs, estimated memory and\n"
     "output size against their limits. Runs nothing and writes nothing.\n"
     "Exit status 2 when the config is invalid or over a limit.\n";
+
+static const char render_help[] =
+    "usage: driftlab render RESULTS.h5 [OPTIONS]\n"
+    "\n"
+    "Draws every figure from the results file alone, without simulating again,\n"
+    "into DIR/figures/NAME.svg, .pdf and .png, and writes DIR/report.html (one\n"
+    "self-contained page), DIR/report.pdf (one page per figure) and\n"
+    "DIR/manifest.json (size and SHA-256 of every file). The same results file\n"
+    "gives byte-identical files. When DIR is another folder, the results file\n"
+    "is linked (or copied) into it, so that the folder is complete.\n"
+    "\n"
+    "options:\n"
+    "  -o, --output DIR     output folder (default: the folder of RESULTS.h5)\n"
+    "      --format LIST    figure formats, a comma list of svg, pdf, png\n"
+    "                       (default: the formats stored in the file)\n"
+    "  -q, --quiet          print errors only\n"
+    "  -v, --verbose        also print each figure as it is drawn\n"
+    "  -h, --help           print this help\n";
 
 static const char info_help[] =
     "usage: driftlab info RESULTS.h5\n"
@@ -225,7 +248,7 @@ static int command_run(int argc, char **argv)
     };
     const char *output = NULL, *formats_text = NULL;
     int threads = 0;
-    bool resume = false;
+    bool resume = false, render = true;
     int option;
     while ((option = getopt_long(argc, argv, "o:j:qvh", options, NULL)) != -1) {
         switch (option) {
@@ -233,7 +256,7 @@ static int command_run(int argc, char **argv)
         case 'j': if (parse_threads(optarg, &threads) != 0) return DL_EXIT_USAGE; break;
         case 'F': formats_text = optarg; break;
         case 'R': resume = true; break;
-        case 'N': break; /* figures come with the render command */
+        case 'N': render = false; break;
         case 'q': dl_log_set_level(DL_LOG_QUIET); break;
         case 'v': dl_log_set_level(DL_LOG_VERBOSE); break;
         case 'h': fputs(run_help, stdout); return DL_EXIT_OK;
@@ -248,7 +271,8 @@ static int command_run(int argc, char **argv)
     const char *config_path = optind < argc ? argv[optind] : default_config_path();
 
     dl_error err;
-    if (formats_text != NULL && parse_formats(formats_text, &err) == 0) {
+    unsigned formats = 0;
+    if (formats_text != NULL && (formats = parse_formats(formats_text, &err)) == 0) {
         dl_log_error("%s", err.message);
         return DL_EXIT_USAGE;
     }
@@ -306,7 +330,86 @@ static int command_run(int argc, char **argv)
         dl_log_info("wrote %s", results_path);
     }
     free(key_numbers);
+
+    /* the figures and the report, in the config's formats unless --format */
+    int exit_status = DL_EXIT_OK;
+    if (render) {
+        if (dl_render(results_path, output, formats != 0 ? formats : cfg.formats, &err) != 0) {
+            dl_log_error("%s", err.message);
+            dl_log_error("the results are complete in %s; draw the figures again with "
+                         "driftlab render %s", results_path, results_path);
+            exit_status = DL_EXIT_FAILED;
+        } else {
+            dl_log_info("wrote the figures, %s/report.html, report.pdf and manifest.json",
+                        output);
+        }
+    }
     dl_config_free(&cfg);
+    return exit_status;
+}
+
+/* ---- render ---------------------------------------------------------------- */
+
+static int command_render(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"output", required_argument, NULL, 'o'},
+        {"format", required_argument, NULL, 'F'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *output = NULL, *formats_text = NULL;
+    int option;
+    while ((option = getopt_long(argc, argv, "o:qvh", options, NULL)) != -1) {
+        switch (option) {
+        case 'o': output = optarg; break;
+        case 'F': formats_text = optarg; break;
+        case 'q': dl_log_set_level(DL_LOG_QUIET); break;
+        case 'v': dl_log_set_level(DL_LOG_VERBOSE); break;
+        case 'h': fputs(render_help, stdout); return DL_EXIT_OK;
+        default: fputs(render_help, stderr); return DL_EXIT_USAGE;
+        }
+    }
+    if (argc - optind != 1) {
+        dl_log_error("render takes one results file, got %d arguments; see driftlab render "
+                     "--help", argc - optind);
+        return DL_EXIT_USAGE;
+    }
+    const char *results_path = argv[optind];
+
+    dl_error err;
+    unsigned formats = 0;
+    if (formats_text != NULL && (formats = parse_formats(formats_text, &err)) == 0) {
+        dl_log_error("%s", err.message);
+        return DL_EXIT_USAGE;
+    }
+
+    /* the default output folder: the one that contains the results file */
+    char folder[4096];
+    if (output == NULL) {
+        const char *slash = strrchr(results_path, '/');
+        size_t length = slash == NULL ? 0 : (size_t)(slash - results_path);
+        if (length >= sizeof folder) {
+            dl_log_error("%s: the path is too long (%zu characters)", results_path,
+                         strlen(results_path));
+            return DL_EXIT_USAGE;
+        }
+        if (slash == NULL)
+            snprintf(folder, sizeof folder, ".");
+        else if (length == 0)
+            snprintf(folder, sizeof folder, "/");
+        else
+            snprintf(folder, sizeof folder, "%.*s", (int)length, results_path);
+        output = folder;
+    }
+
+    if (dl_render(results_path, output, formats, &err) != 0) {
+        dl_log_error("%s", err.message);
+        return DL_EXIT_FAILED;
+    }
+    dl_log_info("wrote the figures, %s/report.html, report.pdf and manifest.json", output);
     return DL_EXIT_OK;
 }
 
@@ -398,10 +501,13 @@ static int print_help_of(const char *command, FILE *out)
         fputs(run_help, out);
     else if (strcmp(command, "check") == 0)
         fputs(check_help, out);
+    else if (strcmp(command, "render") == 0)
+        fputs(render_help, out);
     else if (strcmp(command, "info") == 0)
         fputs(info_help, out);
     else {
-        dl_log_error("unknown command '%s': must be run, check, info or help", command);
+        dl_log_error("unknown command '%s': must be run, check, render, info or help",
+                     command);
         return DL_EXIT_USAGE;
     }
     return DL_EXIT_OK;
@@ -428,10 +534,12 @@ int dl_cli_main(int argc, char **argv)
         return command_run(argc - 1, argv + 1);
     if (strcmp(command, "check") == 0)
         return command_check(argc - 1, argv + 1);
+    if (strcmp(command, "render") == 0)
+        return command_render(argc - 1, argv + 1);
     if (strcmp(command, "info") == 0)
         return command_info(argc - 1, argv + 1);
 
-    dl_log_error("unknown command '%s': must be run, check, info or help; "
+    dl_log_error("unknown command '%s': must be run, check, render, info or help; "
                  "see driftlab --help", command);
     return DL_EXIT_USAGE;
 }

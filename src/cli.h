@@ -1,4 +1,4 @@
-/* cli.h - the driftlab command line: run, check, info, help, version. */
+/* cli.h - the driftlab command line: run, check, render, info, help, version. */
 #ifndef DRIFTLAB_CLI_H
 #define DRIFTLAB_CLI_H
 

@@ -1,0 +1,98 @@
+/* figures_internal.h - helpers shared by the figure builders: growing
+ * caption text, picking sweep points, the temperature colours and number
+ * labels. Not part of the public interface.
+ */
+#ifndef DRIFTLAB_FIGURES_INTERNAL_H
+#define DRIFTLAB_FIGURES_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "figures.h"
+
+/* More lines than this turn the legend of the line figures into a colour
+ * bar, because a legend of many similar viridis shades cannot be read. */
+#define FIG_LEGEND_MAX 6
+
+/* ---- text that grows ---- */
+
+/* A string built piece by piece. After an allocation failure it stays
+ * failed and fig_text_take reports it, so callers append without checks. */
+typedef struct {
+    char *data;
+    size_t length, capacity;
+    bool failed;
+} fig_text;
+
+void fig_text_append(fig_text *text, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Returns the built string, which the caller frees, and empties text; or
+ * NULL with err set when an append ran out of memory. */
+char *fig_text_take(fig_text *text, dl_error *err);
+void fig_text_free(fig_text *text);
+
+/* Writes value for a label: %.4g, so 0.30000000000000004 reads 0.3.
+ * Returns buffer. */
+const char *fig_number(double value, char *buffer, size_t size);
+
+/* ---- sweep points ---- */
+
+/* The sweep points of the multi-run figures: one per temperature, in
+ * ascending order of temperature, with every other axis at index 0. */
+typedef struct {
+    size_t count;
+    double *temperature; /* [count] */
+    size_t *point;       /* [count] */
+    bool swept;          /* temperature is a sweep axis */
+} fig_points;
+
+/* Fills points for results. Returns 0, or -1 with err set when memory
+ * runs out. Free with fig_points_free. */
+int fig_points_by_temperature(const dl_results *results, fig_points *points, dl_error *err);
+void fig_points_free(fig_points *points);
+
+/* Returns the point whose axis a has index index[a] for every axis. */
+size_t fig_point_of(const dl_results *results, const size_t *index);
+
+/* Appends "top_p = 0.8, gain = 5" for the sweep axes other than
+ * temperature, at their first value, or nothing when there are none.
+ * Returns the number of axes appended. */
+size_t fig_append_fixed_axes(fig_text *text, const dl_results *results);
+
+/* Appends the sentence about the fixed sweep axes of the multi-run
+ * figures and, without a temperature axis, the single temperature. */
+void fig_append_sweep_note(fig_text *text, const dl_results *results, const fig_points *points);
+
+/* ---- colours and series ---- */
+
+/* Returns the colour of temperature i of n. With at most FIG_LEGEND_MAX
+ * temperatures they are spread by rank over viridis [0, 0.85], which
+ * keeps the lightest line readable on white. With more, the colour is
+ * viridis at (t - t_min) / (t_max - t_min), matching the colour bar. */
+plot_rgb fig_temperature_color(const fig_points *points, size_t i);
+
+/* True when the legend of the line figures collapses into a colour bar. */
+bool fig_uses_colorbar(const fig_points *points);
+
+/* Returns a malloc'ed array of steps values 0, 1, ..., steps - 1, or NULL
+ * with err set. */
+double *fig_step_axis(int steps, dl_error *err);
+
+/* Returns a pointer to the series [steps] of metric and stat at point. */
+const double *fig_summary(const dl_results *results, dl_metric metric, dl_stat stat,
+                          size_t point);
+
+/* Adds a legend entry without data: a dashed line in the theme's marker
+ * style, for a marker line drawn without its own label (so the label
+ * cannot cover data), or a grey band sample for bands drawn in several
+ * colours. Returns 0, or -1 with err set. */
+int fig_add_marker_key(plot_panel *panel, const plot_theme *theme, const char *label,
+                       dl_error *err);
+int fig_add_band_key(plot_panel *panel, const plot_theme *theme, const char *label,
+                     dl_error *err);
+
+/* Stores figure and the caption in text into out, or frees both and
+ * returns -1 with err set when the caption ran out of memory. */
+int fig_finish(plot_figure *figure, fig_text *text, dl_figure *out, dl_error *err);
+
+#endif
