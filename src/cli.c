@@ -14,10 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "log.h"
+#include "output_folder.h"
 #include "plan.h"
 #include "render.h"
 #include "store.h"
@@ -66,7 +68,8 @@ static const char run_help[] =
     "                       skipping the runs it already holds\n"
     "      --no-render      write results.h5 only: no figures, reports or manifest\n"
     "  -q, --quiet          print errors only\n"
-    "  -v, --verbose        also print the plan and timings\n"
+    "  -v, --verbose        also print the runs still to do and the time the\n"
+    "                       simulation and the figures took\n"
     "  -h, --help           print this help\n";
 
 static const char check_help[] =
@@ -115,36 +118,9 @@ static const char *default_config_path(void)
 static int load_config(const char *path, dl_config *cfg)
 {
     if (dl_config_load(path, cfg, stderr) != 0) {
-        fprintf(stderr, "driftlab: %s is invalid; nothing was run or written\n", path);
+        fprintf(stderr, "driftlab: %s was not used; nothing was run or written\n", path);
         return -1;
     }
-    return 0;
-}
-
-/* Creates dir and its parents, as mkdir -p does. */
-static int make_directories(const char *dir, dl_error *err)
-{
-    char *path = strdup(dir);
-    if (path == NULL)
-        return dl_error_set(err, "out of memory");
-    size_t length = strlen(path);
-    for (size_t i = 1; i <= length; i++) {
-        if (path[i] != '/' && path[i] != '\0')
-            continue;
-        char saved = path[i];
-        path[i] = '\0';
-        if (mkdir(path, 0777) != 0 && errno != EEXIST) {
-            dl_error_set(err, "%s: cannot create folder: %s", path, strerror(errno));
-            free(path);
-            return -1;
-        }
-        path[i] = saved;
-    }
-    free(path);
-
-    struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return dl_error_set(err, "%s: exists and is not a folder", dir);
     return 0;
 }
 
@@ -159,18 +135,19 @@ static unsigned parse_formats(const char *text, dl_error *err)
     char *saveptr = NULL;
     for (char *item = strtok_r(copy, ", ", &saveptr); item != NULL;
          item = strtok_r(NULL, ", ", &saveptr)) {
-        if (strcmp(item, "svg") == 0)
-            formats |= DL_FORMAT_SVG;
-        else if (strcmp(item, "pdf") == 0)
-            formats |= DL_FORMAT_PDF;
-        else if (strcmp(item, "png") == 0)
-            formats |= DL_FORMAT_PNG;
-        else {
-            dl_error_set(err, "--format: '%s' is invalid: must be a comma list of svg, "
-                         "pdf, png", item);
+        unsigned bit = strcmp(item, "svg") == 0   ? DL_FORMAT_SVG
+                       : strcmp(item, "pdf") == 0 ? DL_FORMAT_PDF
+                       : strcmp(item, "png") == 0 ? DL_FORMAT_PNG
+                                                  : 0;
+        if (bit == 0 || (formats & bit) != 0) {
+            dl_error_set(err, "--format: '%s' is invalid: %s; give each of svg, pdf, png "
+                         "at most once, separated by commas", text,
+                         bit == 0 ? "it names a format other than svg, pdf, png"
+                                  : "a format is given twice");
             free(copy);
             return 0;
         }
+        formats |= bit;
     }
     free(copy);
     if (formats == 0)
@@ -192,12 +169,31 @@ static int parse_threads(const char *text, int *threads)
     return 0;
 }
 
+/* Prints the values of an axis; a long axis shows its first eight values
+ * and its last two, so that check stays readable for 10^6 values. */
 static void print_axis_values(FILE *out, const dl_value_list *list)
 {
     char text[64];
-    for (size_t i = 0; i < list->count; i++)
+    for (size_t i = 0; i < list->count; i++) {
+        if (list->count > 12 && i == 8) {
+            fprintf(out, ", ... (%zu more)", list->count - 10);
+            i = list->count - 2;
+        }
         fprintf(out, i == 0 ? "%s" : ", %s",
                 dl_sweep_values_format(list->values[i], text, sizeof text));
+    }
+}
+
+static const char *plural(size_t count, const char *one, const char *many)
+{
+    return count == 1 ? one : many;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* ---- run --------------------------------------------------------------- */
@@ -205,6 +201,12 @@ static void print_axis_values(FILE *out, const dl_value_list *list)
 static void handle_interrupt(int signal_number)
 {
     (void)signal_number;
+    /* write(2) because stdio is not safe in a signal handler */
+    static const char message[] =
+        "\ndriftlab: interrupted; finishing the runs in progress and keeping every "
+        "finished run for --resume (interrupt again to stop at once and lose them)\n";
+    ssize_t ignored = write(STDERR_FILENO, message, sizeof message - 1);
+    (void)ignored;
     dl_sweep_request_stop();
     /* a second interrupt ends the process at once */
     signal(SIGINT, SIG_DFL);
@@ -231,6 +233,40 @@ static void print_key_numbers(const dl_plan *plan, const dl_point_key_numbers *k
         printf("%24.3f %10s %14.3f\n", key[point].final_prompt_attention, half_life,
                key[point].final_lock_in);
     }
+}
+
+/* Checks what can be checked before anything is written: the plan's
+ * limits, a partial file to resume, and that results.h5 is not a folder.
+ * Returns an exit status; DL_EXIT_OK to go on. */
+static int check_run_request(const dl_config *cfg, const char *results_path, int threads,
+                             bool resume)
+{
+    dl_plan plan;
+    dl_plan_init(&plan, cfg);
+    dl_error err;
+    int used_threads = dl_sweep_thread_count(threads);
+    if ((size_t)used_threads > plan.n_runs)
+        used_threads = (int)plan.n_runs;
+    if (dl_sweep_check_limits(&plan, used_threads, &err) != 0) {
+        dl_log_error("%s", err.message);
+        return DL_EXIT_USAGE;
+    }
+
+    char partial[4096 + sizeof ".partial"];
+    snprintf(partial, sizeof partial, "%s.partial", results_path);
+    if (resume && access(partial, F_OK) != 0) {
+        dl_log_error("--resume: %s not found, so there is no interrupted run to continue; "
+                     "run without --resume", partial);
+        return DL_EXIT_USAGE;
+    }
+
+    struct stat st;
+    if (stat(results_path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        dl_log_error("%s exists and is not a regular file; remove it or choose another "
+                     "folder with -o", results_path);
+        return DL_EXIT_FAILED;
+    }
+    return DL_EXIT_OK;
 }
 
 static int command_run(int argc, char **argv)
@@ -290,20 +326,32 @@ static int command_run(int argc, char **argv)
         snprintf(default_dir, sizeof default_dir, "output/%s", cfg.name);
         output = default_dir;
     }
+    if (output[0] == '\0') {
+        dl_log_error("-o: the output folder is empty; give a folder name");
+        dl_config_free(&cfg);
+        return DL_EXIT_USAGE;
+    }
     char results_path[4096];
     if ((size_t)snprintf(results_path, sizeof results_path, "%s/results.h5", output)
-        >= sizeof results_path) {
+        >= sizeof results_path - sizeof ".partial") {
         dl_log_error("-o: the output path is too long (%zu characters)", strlen(output));
         dl_config_free(&cfg);
         return DL_EXIT_USAGE;
     }
+    int status = check_run_request(&cfg, results_path, threads, resume);
+    if (status != DL_EXIT_OK) {
+        dl_config_free(&cfg);
+        return status;
+    }
 
     dl_plan plan;
     dl_plan_init(&plan, &cfg);
-    dl_log_info("%s: %zu runs (%zu sweep points x %zu seeds) on %d threads",
-                config_path, plan.n_runs, plan.n_points, plan.n_seeds,
-                dl_sweep_thread_count(threads));
-    if (make_directories(output, &err) != 0) {
+    dl_log_info("%s: %zu %s (%zu %s x %zu %s) on %d threads", config_path, plan.n_runs,
+                plural(plan.n_runs, "run", "runs"), plan.n_points,
+                plural(plan.n_points, "sweep point", "sweep points"), plan.n_seeds,
+                plural(plan.n_seeds, "seed", "seeds"), dl_sweep_thread_count(threads));
+    int lock = dl_output_folder_lock(output, &err);
+    if (lock < 0) {
         dl_log_error("%s", err.message);
         dl_config_free(&cfg);
         return DL_EXIT_FAILED;
@@ -317,12 +365,15 @@ static int command_run(int argc, char **argv)
         .show_progress = dl_log_get_level() >= DL_LOG_NORMAL && isatty(STDERR_FILENO),
     };
     dl_point_key_numbers *key_numbers = NULL;
-    int status = dl_sweep_run(&cfg, results_path, &sweep_options, &key_numbers, &err);
-    if (status != 0) {
+    double start = now_seconds();
+    if (dl_sweep_run(&cfg, results_path, &sweep_options, &key_numbers, &err) != 0) {
         dl_log_error("%s", err.message);
+        dl_output_folder_unlock(lock);
         dl_config_free(&cfg);
         return DL_EXIT_FAILED;
     }
+    dl_log_verbose("simulated and stored %zu runs in %.2f s", plan.n_runs,
+                   now_seconds() - start);
 
     if (dl_log_get_level() >= DL_LOG_NORMAL) {
         print_key_numbers(&plan, key_numbers);
@@ -334,16 +385,19 @@ static int command_run(int argc, char **argv)
     /* the figures and the report, in the config's formats unless --format */
     int exit_status = DL_EXIT_OK;
     if (render) {
+        start = now_seconds();
         if (dl_render(results_path, output, formats != 0 ? formats : cfg.formats, &err) != 0) {
             dl_log_error("%s", err.message);
             dl_log_error("the results are complete in %s; draw the figures again with "
                          "driftlab render %s", results_path, results_path);
             exit_status = DL_EXIT_FAILED;
         } else {
+            dl_log_verbose("drew the figures and the report in %.2f s", now_seconds() - start);
             dl_log_info("wrote the figures, %s/report.html, report.pdf and manifest.json",
                         output);
         }
     }
+    dl_output_folder_unlock(lock);
     dl_config_free(&cfg);
     return exit_status;
 }
@@ -405,7 +459,18 @@ static int command_render(int argc, char **argv)
         output = folder;
     }
 
-    if (dl_render(results_path, output, formats, &err) != 0) {
+    if (output[0] == '\0') {
+        dl_log_error("-o: the output folder is empty; give a folder name");
+        return DL_EXIT_USAGE;
+    }
+    int lock = dl_output_folder_lock(output, &err);
+    if (lock < 0) {
+        dl_log_error("%s", err.message);
+        return DL_EXIT_FAILED;
+    }
+    int status = dl_render(results_path, output, formats, &err);
+    dl_output_folder_unlock(lock);
+    if (status != 0) {
         dl_log_error("%s", err.message);
         return DL_EXIT_FAILED;
     }
@@ -422,7 +487,8 @@ static int command_check(int argc, char **argv)
         return DL_EXIT_OK;
     }
     if (argc != 2) {
-        fputs(check_help, stderr);
+        dl_log_error("check takes one config file and no options, got %d arguments; "
+                     "see driftlab check --help", argc - 1);
         return DL_EXIT_USAGE;
     }
 
@@ -432,6 +498,8 @@ static int command_check(int argc, char **argv)
     dl_plan plan;
     dl_plan_init(&plan, &cfg);
     int threads = dl_sweep_thread_count(cfg.threads);
+    if ((size_t)threads > plan.n_runs)
+        threads = (int)plan.n_runs; /* as run does */
     dl_sweep_estimate estimate;
     dl_sweep_estimate_plan(&plan, threads, &estimate);
 
@@ -453,8 +521,9 @@ static int command_check(int argc, char **argv)
     for (size_t s = 0; s < plan.n_seeds && s < 8; s++)
         printf(s == 0 ? "%lld" : ", %lld", (long long)cfg.seeds[s]);
     printf(plan.n_seeds > 8 ? ", ...)\n" : ")\n");
-    printf("runs      %zu (%zu sweep points x %zu seeds)\n", plan.n_runs, plan.n_points,
-           plan.n_seeds);
+    printf("runs      %zu (%zu %s x %zu %s)\n", plan.n_runs, plan.n_points,
+           plural(plan.n_points, "sweep point", "sweep points"), plan.n_seeds,
+           plural(plan.n_seeds, "seed", "seeds"));
     double mb = 1024.0 * 1024.0;
     printf("memory    about %.1f MB on %d threads (limit %g MB)\n", estimate.memory / mb,
            threads, cfg.max_memory_mb);
@@ -462,9 +531,9 @@ static int command_check(int argc, char **argv)
            estimate.output / mb, cfg.max_output_mb);
 
     int status = DL_EXIT_OK;
-    if (estimate.memory / mb > cfg.max_memory_mb || estimate.output / mb > cfg.max_output_mb) {
-        dl_log_error("%s: the plan is over a limit; raise max_memory_mb or max_output_mb "
-                     "in [experiment] or shrink the sweep", cfg.path);
+    dl_error err;
+    if (dl_sweep_check_limits(&plan, threads, &err) != 0) {
+        dl_log_error("%s", err.message);
         status = DL_EXIT_USAGE;
     }
     dl_config_free(&cfg);

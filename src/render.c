@@ -22,6 +22,7 @@
 #include "config.h"
 #include "log.h"
 #include "output.h"
+#include "output_folder.h"
 #include "render_internal.h"
 #include "theme.h"
 
@@ -179,33 +180,6 @@ int render_read_file(const char *path, char **data, size_t *size, dl_error *err)
     *data = buffer.data != NULL ? (char *)buffer.data : calloc(1, 1);
     if (*data == NULL)
         return dl_error_set(err, "%s: out of memory reading the file", path);
-    return 0;
-}
-
-/* Creates dir and its parents, as mkdir -p does. */
-static int make_directories(const char *dir, dl_error *err)
-{
-    char *path = strdup(dir);
-    if (path == NULL)
-        return dl_error_set(err, "out of memory");
-    size_t length = strlen(path);
-    for (size_t i = 1; i <= length; i++) {
-        if (path[i] != '/' && path[i] != '\0')
-            continue;
-        char saved = path[i];
-        path[i] = '\0';
-        if (mkdir(path, 0777) != 0 && errno != EEXIST) {
-            dl_error_set(err, "%s: cannot create folder: %s", path, strerror(errno));
-            free(path);
-            return -1;
-        }
-        path[i] = saved;
-    }
-    free(path);
-
-    struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return dl_error_set(err, "%s: exists and is not a folder", dir);
     return 0;
 }
 
@@ -483,7 +457,7 @@ int dl_render(const char *results_path, const char *out_dir, unsigned formats, d
     char *figures_dir = join_path(out_dir, "figures");
     int status = figures_dir != NULL ? 0 : dl_error_set(err, "out of memory");
     if (status == 0)
-        status = make_directories(figures_dir, err);
+        status = dl_output_folder_create(figures_dir, err);
     free(figures_dir);
     if (status == 0)
         status = place_results(results_path, out_dir, err);

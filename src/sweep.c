@@ -215,19 +215,19 @@ done:
 
 /* ---- the sweep ----------------------------------------------------------- */
 
-static int check_limits(const dl_plan *plan, int threads, dl_error *err)
+int dl_sweep_check_limits(const dl_plan *plan, int threads, dl_error *err)
 {
     const dl_config *cfg = plan->config;
     dl_sweep_estimate estimate;
     dl_sweep_estimate_plan(plan, threads, &estimate);
     double mb = 1024.0 * 1024.0;
     if (estimate.memory / mb > cfg->max_memory_mb)
-        return dl_error_set(err, "%s: the plan needs an estimated %.0f MB of memory, above "
+        return dl_error_set(err, "%s: the plan needs an estimated %.3g MB of memory, above "
                             "max_memory_mb = %g; raise max_memory_mb in [experiment] or "
                             "shrink the sweep", cfg->path, estimate.memory / mb,
                             cfg->max_memory_mb);
     if (estimate.output / mb > cfg->max_output_mb)
-        return dl_error_set(err, "%s: the plan writes an estimated %.0f MB of results, above "
+        return dl_error_set(err, "%s: the plan writes an estimated %.3g MB of results, above "
                             "max_output_mb = %g; raise max_output_mb in [experiment] or "
                             "shrink the sweep", cfg->path, estimate.output / mb,
                             cfg->max_output_mb);
@@ -243,7 +243,7 @@ int dl_sweep_run(const dl_config *cfg, const char *results_path,
     int threads = dl_sweep_thread_count(options->threads);
     if ((size_t)threads > plan.n_runs)
         threads = (int)plan.n_runs; /* idle threads would only cost memory */
-    if (check_limits(&plan, threads, err) != 0)
+    if (dl_sweep_check_limits(&plan, threads, err) != 0)
         return -1;
 
     dl_store *store = options->resume

@@ -46,6 +46,11 @@ typedef struct {
     double final_lock_in;          /* mean over seeds at the last step */
 } dl_point_key_numbers;
 
+/* Checks the plan's estimates against the config's max_memory_mb and
+ * max_output_mb. Returns 0, or -1 with err naming the limit, the estimate
+ * and what to change. */
+int dl_sweep_check_limits(const dl_plan *plan, int threads, dl_error *err);
+
 /* Runs every run of cfg into results_path (through results_path.partial).
  * When key_numbers is not NULL it receives n_points entries, which the
  * caller frees. Returns 0; or -1 with err set, leaving results_path

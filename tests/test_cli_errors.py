@@ -98,9 +98,61 @@ def test_plan_over_output_limit_is_rejected_before_running(ctx):
     config = ctx.write_config("huge.ini", GOOD.replace(
         "seeds = 3", "seeds = 3\nmax_output_mb = 0.001"))
     done = ctx.driftlab_run("run", config, "-o", "huge", check=False)
-    assert done.returncode == 1 or done.returncode == 2
+    assert done.returncode == 2, done.stderr
     assert "max_output_mb" in done.stderr, done.stderr
-    assert not os.path.exists(ctx.path("huge", "results.h5"))
+    assert "estimated 0 MB" not in done.stderr, done.stderr
+    assert not os.path.exists(ctx.path("huge")), "a rejected plan created its folder"
+    done = ctx.driftlab_run("check", config, check=False)
+    assert done.returncode == 2
+    assert "max_output_mb = 0.001" in done.stderr, done.stderr
+
+
+def test_bad_output_requests_write_nothing(ctx):
+    config = ctx.write_config("requests.ini", GOOD)
+    cases = [
+        (["-o", ""], 2, "empty"),
+        (["-o", "dup", "--format", "svg,svg"], 2, "twice"),
+        (["-o", "nothing-to-resume", "--resume"], 2, "results.h5.partial not found"),
+    ]
+    for args, status, words in cases:
+        done = ctx.driftlab_run("run", config, *args, check=False)
+        assert done.returncode == status, f"{args}: exit {done.returncode}\n{done.stderr}"
+        assert words in done.stderr, f"{args}: {done.stderr}"
+    assert not os.path.exists(ctx.path("dup"))
+    assert not os.path.exists(ctx.path("nothing-to-resume"))
+
+
+def test_results_path_that_is_a_folder_fails_before_running(ctx):
+    config = ctx.write_config("folder.ini", GOOD)
+    os.makedirs(ctx.path("taken", "results.h5"))
+    done = ctx.driftlab_run("run", config, "-o", "taken", check=False)
+    assert done.returncode == 1, done.stderr
+    assert "not a regular file" in done.stderr, done.stderr
+    assert not os.path.exists(ctx.path("taken", "results.h5.partial"))
+
+
+def test_check_explains_extra_arguments(ctx):
+    config = ctx.write_config("extra.ini", GOOD)
+    done = ctx.driftlab_run("check", config, "-j", "2", check=False)
+    assert done.returncode == 2
+    assert "check takes one config file" in done.stderr, done.stderr
+
+
+def test_check_shortens_long_axes(ctx):
+    config = ctx.write_config("long-axis.ini", GOOD.replace(
+        "temperature = 0, 1", "temperature = 0:1:1001"))
+    done = ctx.driftlab_run("check", config)
+    line = next(l for l in done.stdout.splitlines() if "temperature" in l)
+    assert "(991 more)" in line, line
+    assert line.endswith("0.999, 1"), line
+    assert len(line) < 200, line
+    assert "runs      3003 (1001 sweep points x 3 seeds)" in done.stdout, done.stdout
+
+
+def test_one_point_reads_in_the_singular(ctx):
+    config = ctx.write_config("single.ini", GOOD.replace("temperature = 0, 1", "temperature = 1"))
+    done = ctx.driftlab_run("check", config)
+    assert "(1 sweep point x 3 seeds)" in done.stdout, done.stdout
 
 
 def test_info_describes_results(ctx):

@@ -95,6 +95,7 @@ def test_interrupt_keeps_runs_and_resume_completes(ctx):
         raise AssertionError("the run finished before the interrupt; make LONG bigger")
     assert process.returncode == 1, stderr
     assert "--resume" in stderr, stderr
+    assert "interrupt again to stop at once" in stderr, stderr
     assert os.path.exists(partial)
     with open(ctx.path("cut", "results.h5"), "rb") as f:
         assert f.read() == b"an older result that must survive"
@@ -111,6 +112,28 @@ def test_interrupt_keeps_runs_and_resume_completes(ctx):
         for name in names:
             np.testing.assert_array_equal(a["drift"][name][()], b["drift"][name][()],
                                           err_msg=name)
+
+
+def test_second_run_into_a_busy_folder_stops_and_harms_nothing(ctx):
+    config = ctx.write_config("busy.ini", LONG.format(temperatures=4))
+    first = subprocess.Popen([ctx.driftlab, "run", config, "-o", "busy", "-q", "--no-render"],
+                             cwd=ctx.workdir, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    partial = ctx.path("busy", "results.h5.partial")
+    deadline = time.monotonic() + 60
+    while not os.path.exists(partial) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    second = ctx.driftlab_run("run", config, "-o", "busy", "-q", "--no-render", check=False)
+    _, first_stderr = first.communicate(timeout=300)
+
+    assert second.returncode == 1, second.stderr
+    assert "another driftlab process" in second.stderr, second.stderr
+    assert first.returncode == 0, first_stderr
+    with h5py.File(ctx.path("busy", "results.h5"), "r") as f:
+        assert f["drift/run_done"][()].all()
+        np.testing.assert_array_equal(f["drift/temperature"][()], np.linspace(0, 2, 4))
+        np.testing.assert_array_equal(f["drift/step"][()], np.arange(400))
+        assert f["drift/attention"][()].shape[0] == 4
 
 
 def test_partial_symlink_never_redirects_the_write(ctx):
