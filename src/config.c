@@ -1,7 +1,8 @@
 /* config.c - reading and validating the INI experiment configuration; see
  * config.h for the keys and sweep_values.h for the value syntax.
  *
- * The text is parsed in memory in three steps:
+ * The text is parsed in memory in three steps, after a check that it is
+ * valid UTF-8, because results.h5 stores it as a UTF-8 attribute:
  *  1. A reader feeds the text to inih's ini_parse_stream. It counts physical
  *     lines, drops comments and checks the syntax of each line. It strips
  *     leading whitespace, so inih's multi-line continuation never triggers
@@ -12,8 +13,8 @@
  *     line the next handler call belongs to, the handler takes the line
  *     number from the reader's state.
  *  3. Each value is parsed and checked against its key's range, then the
- *     keys are checked against each other (vocabulary size, d_head, prompt,
- *     keep_attention and the [figures] keys).
+ *     keys are checked against each other (number of runs, vocabulary
+ *     size, d_head, prompt, keep_attention and the [figures] keys).
  * Every problem is collected with its line and printed in line order, so
  * one run reports all of them.
  *
@@ -67,6 +68,19 @@
 /* Maximum length of a value quoted whole in a message. Longer values are
  * shortened. */
 #define SHOWN_VALUE_MAX 80
+
+/* Added to the message of an invalid value that contains '#' or ';',
+ * because inih takes only ';' after whitespace for a comment. */
+#define COMMENT_HINT \
+    "; a comment after a value needs whitespace and ';' before it " \
+    "('0.5 ; note')"
+
+/* Maximum length of an experiment name, and its allowed characters. */
+#define NAME_MAX_LENGTH 64
+#define NAME_CHARACTERS "A-Z, a-z, 0-9, '_', '.' and '-'"
+
+/* Config files are read in blocks of this many bytes at first. */
+#define READ_BLOCK_BYTES (64u * 1024u)
 
 /* ======================================================================
  * Sections and keys
@@ -169,8 +183,8 @@ static const key_spec key_specs[KEY_COUNT] = {
     [KEY_NAME] = OTHER_KEY("name", SECTION_EXPERIMENT, parse_name),
     [KEY_SEED] = OTHER_KEY("seed", SECTION_EXPERIMENT, parse_master_seed),
     [KEY_SEEDS] = OTHER_KEY("seeds", SECTION_EXPERIMENT, parse_seeds),
-    [KEY_THREADS] = INT_KEY("threads", SECTION_EXPERIMENT, 0, INT_MAX,
-                            threads, false),
+    [KEY_THREADS] = INT_KEY("threads", SECTION_EXPERIMENT, 0,
+                            DL_CONFIG_THREADS_MAX, threads, false),
     [KEY_OUTPUT] = OTHER_KEY("output", SECTION_EXPERIMENT, parse_output),
     [KEY_FORMATS] = OTHER_KEY("formats", SECTION_EXPERIMENT, parse_formats),
     [KEY_MAX_MEMORY_MB] = MEGABYTES_KEY("max_memory_mb", max_memory_mb),
@@ -188,8 +202,9 @@ static const key_spec key_specs[KEY_COUNT] = {
                                   PROMPT_MAX, prompt_length, true),
     [KEY_PROMPT] = OTHER_KEY("prompt", SECTION_DRIFT, parse_prompt),
     [KEY_STEPS] = INT_KEY("steps", SECTION_DRIFT, 1, 1000000, steps, true),
+    /* at most the number of seeds, which check_keep_attention checks */
     [KEY_KEEP_ATTENTION] = INT_KEY("keep_attention", SECTION_DRIFT, 0,
-                                   INT_MAX, keep_attention, true),
+                                   DL_SWEEP_VALUES_MAX, keep_attention, true),
     [KEY_TEMPERATURE] = SWEEP_KEY("temperature", DL_SWEEP_TEMPERATURE),
     [KEY_TOP_K] = SWEEP_KEY("top_k", DL_SWEEP_TOP_K),
     [KEY_TOP_P] = SWEEP_KEY("top_p", DL_SWEEP_TOP_P),
@@ -350,7 +365,8 @@ static const char *shorten(const char *text, size_t length, char *buffer,
 }
 
 /* Records "FILE:LINE: KEY: 'VALUE' is invalid: reason" and marks the key
- * invalid, so checks that combine keys skip it. */
+ * invalid, so checks that combine keys skip it. A value with '#' or ';'
+ * gets COMMENT_HINT after the reason. */
 __attribute__((format(printf, 3, 4)))
 static void report_invalid(parse_context *ctx, key_id key, const char *fmt,
                            ...)
@@ -365,11 +381,12 @@ static void report_invalid(parse_context *ctx, key_id key, const char *fmt,
     const char *value = raw->text != NULL ? raw->text : "";
     shorten(value, strlen(value), shown, sizeof shown);
 
+    const char *hint = strpbrk(value, "#;") != NULL ? COMMENT_HINT : "";
     if (reason == NULL)
         ctx->out_of_memory = true;
     else
-        report(ctx, raw->line, "%s: '%s' is invalid: %s",
-               key_specs[key].name, shown, reason);
+        report(ctx, raw->line, "%s: '%s' is invalid: %s%s",
+               key_specs[key].name, shown, reason, hint);
     free(reason);
     ctx->valid[key] = false;
 }
@@ -906,9 +923,7 @@ static const char *describe_range(double min, double max, bool min_exclusive,
     dl_sweep_values_format(min, low, sizeof low);
     dl_sweep_values_format(max, high, sizeof high);
 
-    if (integer && max >= INT_MAX)
-        snprintf(buffer, size, "must be an integer >= %s", low);
-    else if (integer)
+    if (integer)
         snprintf(buffer, size, "must be an integer from %s to %s", low, high);
     else if (isfinite(max))
         snprintf(buffer, size, "must be in [%s, %s]", low, high);
@@ -987,29 +1002,84 @@ static bool parse_megabytes(parse_context *ctx, key_id key, dl_config *cfg)
     return true;
 }
 
-/* True for 1 to 64 characters of [A-Za-z0-9_.-], other than "." and "..",
- * which would name the output folder's own or parent directory. */
-static bool is_valid_name(const char *name)
+static bool is_name_character(char c)
+{
+    return isalnum((unsigned char)c) || c == '_' || c == '.' || c == '-';
+}
+
+/* Names the character at text for a message: "the space", "'#'", or for a
+ * non-ASCII character its whole UTF-8 sequence in quotes. */
+static const char *describe_character(const char *text, char *buffer,
+                                      size_t size)
+{
+    unsigned char c = (unsigned char)text[0];
+    size_t length = 1;
+
+    if (c == ' ')
+        return "the space";
+    if (c == '\t')
+        return "the tab";
+    if (c < 0x20 || c == 0x7F) {
+        snprintf(buffer, size, "the control character 0x%02X", c);
+        return buffer;
+    }
+
+    if ((c & 0xE0) == 0xC0)
+        length = 2;
+    else if ((c & 0xF0) == 0xE0)
+        length = 3;
+    else if ((c & 0xF8) == 0xF0)
+        length = 4;
+    length = strnlen(text, length);
+    snprintf(buffer, size, "'%.*s'", (int)length, text);
+    return buffer;
+}
+
+/* Checks a name: 1 to NAME_MAX_LENGTH characters of [A-Za-z0-9_.-], other
+ * than "." and "..", which would name the output folder's own or parent
+ * directory. Returns true when it is valid, else false with the reason in
+ * reason (when reason is not NULL). */
+static bool check_name(const char *name, char *reason, size_t size)
 {
     size_t length = strlen(name);
 
-    if (length < 1 || length > 64)
-        return false;
-    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-        return false;
     for (size_t i = 0; i < length; i++) {
-        char c = name[i];
-        if (!isalnum((unsigned char)c) && c != '_' && c != '.' && c != '-')
-            return false;
+        if (is_name_character(name[i]))
+            continue;
+        if (reason != NULL) {
+            /* every character before i is ASCII, so i counts characters */
+            char character[32];
+            snprintf(reason, size, "%s at character %zu is not allowed; a "
+                     "name has 1 to %d characters from " NAME_CHARACTERS,
+                     describe_character(name + i, character,
+                                        sizeof character),
+                     i + 1, NAME_MAX_LENGTH);
+        }
+        return false;
+    }
+
+    if (length > NAME_MAX_LENGTH) {
+        if (reason != NULL)
+            snprintf(reason, size, "the name has %zu characters; at most %d "
+                     "are allowed", length, NAME_MAX_LENGTH);
+        return false;
+    }
+    if (length == 0 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+        if (reason != NULL)
+            snprintf(reason, size, "must be 1 to %d characters from "
+                     NAME_CHARACTERS ", and not '.' or '..'",
+                     NAME_MAX_LENGTH);
+        return false;
     }
     return true;
 }
 
 static bool parse_name(parse_context *ctx, key_id key, dl_config *cfg)
 {
-    if (!is_valid_name(ctx->raw[key].text)) {
-        report_invalid(ctx, key, "must be 1 to 64 characters from A-Z, a-z, "
-                       "0-9, '_', '.' and '-', and not '.' or '..'");
+    char reason[256];
+
+    if (!check_name(ctx->raw[key].text, reason, sizeof reason)) {
+        report_invalid(ctx, key, "%s", reason);
         return false;
     }
     cfg->name = duplicate(ctx, ctx->raw[key].text);
@@ -1084,8 +1154,8 @@ static bool parse_seeds(parse_context *ctx, key_id key, dl_config *cfg)
     for (size_t i = 0; i < values.count; i++) {
         if (values.values[i] < 0) {
             char shown[32];
-            report_invalid(ctx, key, "seed values must be integers >= 0, "
-                           "got %s",
+            report_invalid(ctx, key, "seed values must be integers from 0 "
+                           "to %.0f, got %s", DL_SWEEP_VALUES_INTEGER_LIMIT,
                            dl_sweep_values_format(values.values[i], shown,
                                                   sizeof shown));
             dl_sweep_values_free(&values);
@@ -1325,15 +1395,17 @@ static bool parse_figure_temperature(parse_context *ctx, key_id key,
 }
 
 /* The figure seed is checked against the kept seeds in check_figure_seed.
- * Values outside int64_t cannot be seeds, so they are rejected here. */
+ * Values that no seed can have are rejected here. The parser already
+ * limits integers to +-2^53, so the value fits int64_t. */
 static bool parse_figure_seed(parse_context *ctx, key_id key, dl_config *cfg)
 {
     double value;
 
     if (!parse_one_number(ctx, key, DL_SWEEP_VALUES_INTEGER, &value))
         return false;
-    if (value < 0 || value >= 9223372036854775808.0) {
-        report_invalid(ctx, key, "must be a seed value, an integer >= 0");
+    if (value < 0) {
+        report_invalid(ctx, key, "must be a seed value, an integer from 0 "
+                       "to %.0f", DL_SWEEP_VALUES_INTEGER_LIMIT);
         return false;
     }
     cfg->figure_seed = (int64_t)value;
@@ -1411,27 +1483,119 @@ static void set_default_name(parse_context *ctx, dl_config *cfg)
     size_t length = strlen(base);
     if (length >= 4 && strcmp(base + length - 4, ".ini") == 0)
         length -= 4;
-    if (length > 64)
-        length = 64;
+    if (length > NAME_MAX_LENGTH)
+        length = NAME_MAX_LENGTH;
 
-    char name[65];
-    for (size_t i = 0; i < length; i++) {
-        char c = base[i];
-        bool allowed = isalnum((unsigned char)c) || c == '_' || c == '.'
-                    || c == '-';
-        name[i] = allowed ? c : '_';
-    }
+    char name[NAME_MAX_LENGTH + 1];
+    for (size_t i = 0; i < length; i++)
+        name[i] = is_name_character(base[i]) ? base[i] : '_';
     name[length] = '\0';
 
-    cfg->name = duplicate(ctx, is_valid_name(name) ? name : "config");
+    cfg->name = duplicate(ctx, check_name(name, NULL, 0) ? name : "config");
+}
+
+/* Writes what key takes, for the message about an empty value, into
+ * buffer. Returns NULL for keys whose parser has its own message. */
+static const char *describe_expected_value(key_id key, char *buffer,
+                                           size_t size)
+{
+    const key_spec *spec = &key_specs[key];
+
+    if (spec->parse == parse_int_key) {
+        snprintf(buffer, size, "give one integer from %d to %d", spec->min,
+                 spec->max);
+        return buffer;
+    }
+    if (spec->parse == parse_png_ppi) {
+        snprintf(buffer, size, "give one number from %g to %g", PNG_PPI_MIN,
+                 PNG_PPI_MAX);
+        return buffer;
+    }
+    if (spec->parse == parse_megabytes)
+        return "give one number of megabytes > 0";
+    if (spec->parse == parse_seeds)
+        return "give a seed count, or the seed values as a list or range";
+    if (spec->parse == parse_prompt)
+        return "give the prompt's token ids as a comma list";
+    if (spec->parse == parse_sweep_key)
+        return "give a number, a comma list or a range";
+    if (spec->parse == parse_figure_temperature)
+        return "give one of the temperatures of the sweep";
+    if (spec->parse == parse_figure_seed)
+        return "give one of the kept seeds";
+    return NULL;
+}
+
+static bool is_blank_text(const char *text)
+{
+    while (is_space(*text))
+        text++;
+    return *text == '\0';
+}
+
+/* True when text starts and ends with the same quote character. */
+static bool is_quoted(const char *text)
+{
+    size_t length = strlen(text);
+    return length >= 2 && (text[0] == '"' || text[0] == '\'')
+        && text[length - 1] == text[0];
+}
+
+/* Rejects a quoted value, suggesting it without its quote characters. */
+static void report_quoted(parse_context *ctx, key_id key)
+{
+    const char *text = ctx->raw[key].text;
+    char quote = text[0];
+    size_t length = strlen(text);
+    char *unquoted = malloc(length + 1);
+    if (unquoted == NULL) {
+        ctx->out_of_memory = true;
+        ctx->valid[key] = false;
+        return;
+    }
+
+    size_t used = 0;
+    for (size_t i = 0; i < length; i++)
+        if (text[i] != quote)
+            unquoted[used++] = text[i];
+    unquoted[used] = '\0';
+
+    char shown[SHOWN_VALUE_MAX + 16];
+    shorten(unquoted, used, shown, sizeof shown);
+    if (used == 0)
+        report_invalid(ctx, key, "values are not quoted; remove the quotes");
+    else
+        report_invalid(ctx, key, "values are not quoted; write %s = %s",
+                       key_specs[key].name, shown);
+    free(unquoted);
 }
 
 static void parse_present_keys(parse_context *ctx, dl_config *cfg)
 {
     for (int k = 0; k < KEY_COUNT; k++) {
+        const char *text = ctx->raw[k].text;
+        char expected[96];
+
         ctx->valid[k] = true;
-        if (ctx->raw[k].line != 0)
-            ctx->valid[k] = key_specs[k].parse(ctx, (key_id)k, cfg);
+        if (ctx->raw[k].line == 0)
+            continue;
+        if (text == NULL) {
+            /* the handler ran out of memory and has reported it */
+            ctx->valid[k] = false;
+            continue;
+        }
+
+        if (is_quoted(text)) {
+            report_quoted(ctx, (key_id)k);
+            continue;
+        }
+        const char *hint = describe_expected_value((key_id)k, expected,
+                                                   sizeof expected);
+        if (hint != NULL && is_blank_text(text)) {
+            report_invalid(ctx, (key_id)k, "the value is empty: %s", hint);
+            continue;
+        }
+        ctx->valid[k] = key_specs[k].parse(ctx, (key_id)k, cfg);
     }
 }
 
@@ -1444,6 +1608,88 @@ static bool both_valid(const parse_context *ctx, key_id a, key_id b)
 static key_id later_key(const parse_context *ctx, key_id a, key_id b)
 {
     return ctx->raw[b].line > ctx->raw[a].line ? b : a;
+}
+
+/* One factor of the number of runs: the seeds or a sweep axis. */
+typedef struct {
+    key_id key;
+    size_t count;
+    int line;  /* 0 for the default seeds */
+} run_factor;
+
+/* Writes "2 seeds x 65536 temperature values x ..." for factors[0..n). */
+static void describe_run_factors(const run_factor *factors, size_t n,
+                                 char *buffer, size_t size)
+{
+    size_t used = 0;
+    buffer[0] = '\0';
+
+    for (size_t i = 0; i < n && used < size; i++) {
+        const char *separator = i > 0 ? " x " : "";
+        int written;
+        if (factors[i].key == KEY_SEEDS)
+            written = snprintf(buffer + used, size - used, "%s%zu %sseeds",
+                               separator, factors[i].count,
+                               factors[i].line == 0 ? "default " : "");
+        else
+            written = snprintf(buffer + used, size - used, "%s%zu %s values",
+                               separator, factors[i].count,
+                               key_specs[factors[i].key].name);
+        if (written < 0)
+            break;
+        used += (size_t)written;
+    }
+}
+
+/* Checks that the sweep has at most DL_CONFIG_RUNS_MAX runs. The factors
+ * are multiplied in file order, so the message names the key that pushes
+ * the count over the limit. An invalid key counts as one value, so the
+ * count checked is a lower bound of the intended one. */
+static void check_run_count(parse_context *ctx, const dl_config *cfg)
+{
+    run_factor factors[DL_SWEEP_COUNT + 1];
+    size_t n = 0;
+
+    if (ctx->valid[KEY_SEEDS] && cfg->n_seeds > 1)
+        factors[n++] = (run_factor){KEY_SEEDS, cfg->n_seeds,
+                                    ctx->raw[KEY_SEEDS].line};
+    for (int k = 0; k < KEY_COUNT; k++) {
+        int sweep = key_specs[k].sweep;
+        if (sweep < 0 || !ctx->valid[k] || cfg->sweep[sweep].count < 2)
+            continue;
+
+        /* insertion by line; the default seeds, on line 0, stay first */
+        size_t at = n++;
+        run_factor factor = {(key_id)k, cfg->sweep[sweep].count,
+                             ctx->raw[k].line};
+        while (at > 0 && factors[at - 1].line > factor.line) {
+            factors[at] = factors[at - 1];
+            at--;
+        }
+        factors[at] = factor;
+    }
+
+    uint64_t runs = 1;
+    for (size_t i = 0; i < n; i++) {
+        /* runs * count > max exactly when count > max / runs, and this
+         * test cannot overflow */
+        uint64_t count = factors[i].count;
+        if (count <= DL_CONFIG_RUNS_MAX / runs) {
+            runs *= count;
+            continue;
+        }
+
+        /* runs <= 1e9 and count <= DL_SWEEP_VALUES_MAX, so the product
+         * fits uint64_t */
+        char described[512];
+        describe_run_factors(factors, i + 1, described, sizeof described);
+        report_invalid(ctx, factors[i].key, "the sweep has more than %d runs "
+                       "(%s = %llu up to this key); use fewer values or "
+                       "split the sweep into several configs",
+                       DL_CONFIG_RUNS_MAX, described,
+                       (unsigned long long)(runs * count));
+        return;
+    }
 }
 
 static void check_vocabulary(parse_context *ctx, dl_config *cfg)
@@ -1698,6 +1944,85 @@ static void collect_axes(dl_config *cfg)
 }
 
 /* ======================================================================
+ * Encoding
+ * ====================================================================== */
+
+/* Length of the UTF-8 sequence that starts at p, or 0 when the bytes from
+ * p to end do not start a valid one. Overlong forms, surrogates (U+D800 to
+ * U+DFFF) and code points above U+10FFFF are invalid, as in the check of
+ * the results store before it writes the config text. */
+static size_t utf8_sequence_length(const unsigned char *p,
+                                   const unsigned char *end)
+{
+    unsigned char lead = p[0];
+    unsigned char second_min = 0x80;
+    unsigned char second_max = 0xBF;
+    size_t length;
+
+    if (lead < 0x80)
+        return 1;
+    if (lead >= 0xC2 && lead <= 0xDF) {
+        length = 2;
+    } else if (lead >= 0xE0 && lead <= 0xEF) {
+        length = 3;
+        if (lead == 0xE0)
+            second_min = 0xA0;  /* below is an overlong form */
+        else if (lead == 0xED)
+            second_max = 0x9F;  /* above are the surrogates */
+    } else if (lead >= 0xF0 && lead <= 0xF4) {
+        length = 4;
+        if (lead == 0xF0)
+            second_min = 0x90;  /* below is an overlong form */
+        else if (lead == 0xF4)
+            second_max = 0x8F;  /* above is beyond U+10FFFF */
+    } else {
+        return 0;  /* a continuation byte, 0xC0, 0xC1 or 0xF5 and up */
+    }
+
+    if ((size_t)(end - p) < length)
+        return 0;
+    if (p[1] < second_min || p[1] > second_max)
+        return 0;
+    for (size_t k = 2; k < length; k++)
+        if (p[k] < 0x80 || p[k] > 0xBF)
+            return 0;
+    return length;
+}
+
+/* Reports the first byte of every line that is not valid UTF-8, with its
+ * line and its byte offset in the line. Returns true when there is none. */
+static bool check_utf8(parse_context *ctx, const char *text, size_t length)
+{
+    const unsigned char *p = (const unsigned char *)text;
+    const unsigned char *end = p + length;
+    const unsigned char *line_start = p;
+    int line = 1;
+    bool valid = true;
+
+    while (p < end) {
+        if (*p == '\n') {
+            p++;
+            line++;
+            line_start = p;
+            continue;
+        }
+
+        size_t sequence = utf8_sequence_length(p, end);
+        if (sequence > 0) {
+            p += sequence;
+            continue;
+        }
+
+        report(ctx, line, "byte %zu of the line (0x%02X) is not valid UTF-8; "
+               "save the file as UTF-8", (size_t)(p - line_start) + 1, *p);
+        valid = false;
+        const unsigned char *newline = memchr(p, '\n', (size_t)(end - p));
+        p = newline != NULL ? newline : end;
+    }
+    return valid;
+}
+
+/* ======================================================================
  * Public functions
  * ====================================================================== */
 
@@ -1716,10 +2041,26 @@ static int parse_owned_text(char *text, size_t length,
     cfg->text_length = length;
     cfg->path = duplicate(&ctx, display_name);
 
+    /* The keys of a file that is too large or not valid UTF-8 are not
+     * read, so that no message quotes an invalid byte. */
+    if (length > DL_CONFIG_FILE_MAX_BYTES) {
+        report(&ctx, 0, "is larger than %u MiB; a config is a short text "
+               "file", DL_CONFIG_FILE_MAX_BYTES / (1024u * 1024u));
+        flush_diagnostics(&ctx, diag);
+        dl_config_free(cfg);
+        return -1;
+    }
+    if (!check_utf8(&ctx, text, length)) {
+        flush_diagnostics(&ctx, diag);
+        dl_config_free(cfg);
+        return -1;
+    }
+
     read_keys(&ctx);
     set_defaults(&ctx, cfg);
     parse_present_keys(&ctx, cfg);
 
+    check_run_count(&ctx, cfg);
     check_vocabulary(&ctx, cfg);
     check_d_head(&ctx, cfg);
     check_prompt(&ctx, cfg);
@@ -1761,39 +2102,94 @@ int dl_config_parse(const char *text, const char *display_name,
     return parse_owned_text(copy, length, display_name, cfg, diag);
 }
 
-/* Reads the whole stream into a NUL-terminated buffer. Returns NULL with
- * errno set on failure. */
-static char *read_stream(FILE *file, size_t *length)
+/* Outcome of reading a config file. */
+typedef enum {
+    READ_DONE = 0,
+    READ_FAILED,     /* errno is set */
+    READ_TOO_LARGE,  /* more than DL_CONFIG_FILE_MAX_BYTES */
+    READ_NUL         /* a NUL byte, at nul_line and nul_byte */
+} read_status;
+
+typedef struct {
+    char *text;       /* NUL-terminated, when READ_DONE */
+    size_t length;
+    int nul_line;     /* 1-based */
+    size_t nul_byte;  /* 1-based offset in the line */
+} read_result;
+
+/* Finds a NUL byte in the bytes [from, to) of text, counting lines with
+ * *line and *line_start (the offset where the current line starts).
+ * Returns true and fills result when there is one. */
+static bool find_nul(const char *text, size_t from, size_t to, int *line,
+                     size_t *line_start, read_result *result)
 {
+    for (size_t i = from; i < to; i++) {
+        if (text[i] == '\n') {
+            (*line)++;
+            *line_start = i + 1;
+        } else if (text[i] == '\0') {
+            result->nul_line = *line;
+            result->nul_byte = i - *line_start + 1;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Reads the stream into result->text. Reading stops at the first NUL byte
+ * and after DL_CONFIG_FILE_MAX_BYTES + 1 bytes, so a stream without end
+ * such as /dev/zero is not read into memory. */
+static read_status read_config_stream(FILE *file, read_result *result)
+{
+    /* room for one byte past the limit, to tell a file of exactly the
+     * limit from a larger one, and for the terminating NUL */
+    const size_t capacity_max = (size_t)DL_CONFIG_FILE_MAX_BYTES + 2;
+    size_t capacity = READ_BLOCK_BYTES;
     size_t used = 0;
-    size_t capacity = 4096;
+    size_t line_start = 0;
+    int line = 1;
     char *text = malloc(capacity);
 
-    while (text != NULL) {
-        used += fread(text + used, 1, capacity - used - 1, file);
+    memset(result, 0, sizeof *result);
+    for (;;) {
+        if (text == NULL) {
+            errno = ENOMEM;
+            return READ_FAILED;
+        }
+
+        size_t got = fread(text + used, 1, capacity - 1 - used, file);
+        if (find_nul(text, used, used + got, &line, &line_start, result)) {
+            free(text);
+            return READ_NUL;
+        }
+        used += got;
+        if (used > DL_CONFIG_FILE_MAX_BYTES) {
+            free(text);
+            return READ_TOO_LARGE;
+        }
         if (ferror(file)) {
             int saved = errno;
             free(text);
             errno = saved;
-            return NULL;
+            return READ_FAILED;
         }
         if (feof(file))
             break;
 
-        capacity *= 2;
-        char *grown = realloc(text, capacity);
-        if (grown == NULL)
-            free(text);
-        text = grown;
-    }
-    if (text == NULL) {
-        errno = ENOMEM;
-        return NULL;
+        if (used == capacity - 1) {
+            capacity = capacity > capacity_max / 2 ? capacity_max
+                                                   : 2 * capacity;
+            char *grown = realloc(text, capacity);
+            if (grown == NULL)
+                free(text);
+            text = grown;
+        }
     }
 
     text[used] = '\0';
-    *length = used;
-    return text;
+    result->text = text;
+    result->length = used;
+    return READ_DONE;
 }
 
 int dl_config_load(const char *path, dl_config *cfg, FILE *diag)
@@ -1801,31 +2197,29 @@ int dl_config_load(const char *path, dl_config *cfg, FILE *diag)
     memset(cfg, 0, sizeof *cfg);
 
     FILE *file = fopen(path, "rb");
-    size_t length = 0;
-    char *text = NULL;
+    read_result result = {0};
+    read_status status = READ_FAILED;
     if (file != NULL) {
-        text = read_stream(file, &length);
+        status = read_config_stream(file, &result);
         int saved = errno;
         fclose(file);
         errno = saved;
     }
-    if (text == NULL) {
-        if (diag != NULL)
-            fprintf(diag, "%s: cannot read: %s\n", path, strerror(errno));
-        return -1;
-    }
 
-    /* the parser works on C strings, so a NUL byte would end the text */
-    const char *nul = memchr(text, '\0', length);
-    if (nul != NULL) {
-        if (diag != NULL)
-            fprintf(diag, "%s: cannot read: byte %zu is NUL, so this is not "
-                    "a text file\n", path, (size_t)(nul - text) + 1);
-        free(text);
+    if (status == READ_DONE)
+        return parse_owned_text(result.text, result.length, path, cfg, diag);
+    if (diag == NULL)
         return -1;
-    }
 
-    return parse_owned_text(text, length, path, cfg, diag);
+    if (status == READ_FAILED)
+        fprintf(diag, "%s: cannot read: %s\n", path, strerror(errno));
+    else if (status == READ_TOO_LARGE)
+        fprintf(diag, "%s: is larger than %u MiB; a config is a short text "
+                "file\n", path, DL_CONFIG_FILE_MAX_BYTES / (1024u * 1024u));
+    else
+        fprintf(diag, "%s:%d: byte %zu of the line is NUL, so this is not a "
+                "text file\n", path, result.nul_line, result.nul_byte);
+    return -1;
 }
 
 void dl_config_free(dl_config *cfg)

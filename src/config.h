@@ -24,6 +24,22 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* Maximum size of a config file in bytes (16 MiB). Loading stops reading
+ * at this size, so that a path such as /dev/zero or a FIFO cannot fill the
+ * memory. */
+#define DL_CONFIG_FILE_MAX_BYTES (16u * 1024u * 1024u)
+
+/* Maximum number of runs of a config: the product of the lengths of every
+ * sweep axis times the number of seeds. It is far beyond any sweep that
+ * fits the default 4096 MB memory and output limits, because even the
+ * smallest run stores about 100 bytes. It is also below 2^32, so the
+ * products that dl_plan_init computes without overflow checks fit size_t
+ * even where size_t has 32 bits. */
+#define DL_CONFIG_RUNS_MAX 1000000000
+
+/* Maximum of the threads key, the same as for the command line's -j. */
+#define DL_CONFIG_THREADS_MAX 4096
+
 /* Next-token rule of the drift model. */
 typedef enum {
     DL_RULE_CLUSTER = 0, /* sample a cluster by attention mass, then a member */
@@ -111,7 +127,9 @@ typedef struct {
 
 /* Reads and validates the INI file at path. On success fills cfg and
  * returns 0; free it with dl_config_free. On failure writes one line per
- * problem to diag, frees everything it allocated and returns -1. */
+ * problem to diag, frees everything it allocated and returns -1. The file
+ * must be UTF-8 text of at most DL_CONFIG_FILE_MAX_BYTES without NUL
+ * bytes. Reading stops at the first NUL byte or past that size. */
 int dl_config_load(const char *path, dl_config *cfg, FILE *diag);
 
 /* Like dl_config_load, on text already in memory; display_name stands for

@@ -6,7 +6,9 @@
  * is a scalar. Every number passes a grammar check (optional sign, digits
  * with an optional fraction, optional exponent) before strtod reads it, so
  * strtod's extras (hexadecimal floats, "inf", "nan", leading spaces) never
- * get through.
+ * get through. A number that must be an integer is read from its digits
+ * instead of with strtod, so that a text such as 9007199254740993, which
+ * no double holds, is rejected rather than rounded.
  *
  * Leaves out: ranges inside a list, units, arithmetic expressions.
  */
@@ -19,6 +21,7 @@
 #include <locale.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +29,15 @@
 
 /* Maximum length of user text quoted in a reason. */
 #define QUOTE_MAX 80
+
+/* DL_SWEEP_VALUES_INTEGER_LIMIT as it reads in reasons. */
+#define INTEGER_LIMIT_TEXT "+-2^53 = +-9007199254740992"
+
+/* Reason endings for a number that must be an integer, after the number.
+ * Callers tell them apart by address. */
+static const char NOT_AN_INTEGER[] = "is not an integer";
+static const char INTEGER_TOO_LARGE[] =
+    "is too large: integers must lie within " INTEGER_LIMIT_TEXT;
 
 /* ---- text helpers ---- */
 
@@ -147,6 +159,25 @@ static bool names_non_finite(const char *s, size_t n)
         || (n == 8 && strncasecmp(s, "infinity", 8) == 0);
 }
 
+/* Checks that [begin, end), without surrounding blanks, is one finite
+ * decimal number. Returns 0, or -1 with the reason in err. */
+static int check_number_text(const char *begin, const char *end,
+                             dl_error *err)
+{
+    char shown[QUOTE_MAX + 4];
+    size_t n = (size_t)(end - begin);
+
+    if (n == 0)
+        return dl_error_set(err, "a number is missing");
+    if (names_non_finite(begin, n))
+        return dl_error_set(err, "'%s' is not a finite number",
+                            quote(shown, sizeof shown, begin, n));
+    if (!is_decimal_number(begin, n))
+        return dl_error_set(err, "'%s' is not a number",
+                            quote(shown, sizeof shown, begin, n));
+    return 0;
+}
+
 int dl_sweep_values_parse_number(const char *text, size_t length,
                                  double *value, dl_error *err)
 {
@@ -156,15 +187,8 @@ int dl_sweep_values_parse_number(const char *text, size_t length,
 
     trim(&begin, &end);
     size_t n = (size_t)(end - begin);
-    if (n == 0)
-        return dl_error_set(err, "a number is missing");
-
-    if (names_non_finite(begin, n))
-        return dl_error_set(err, "'%s' is not a finite number",
-                            quote(shown, sizeof shown, begin, n));
-    if (!is_decimal_number(begin, n))
-        return dl_error_set(err, "'%s' is not a number",
-                            quote(shown, sizeof shown, begin, n));
+    if (check_number_text(begin, end, err) != 0)
+        return -1;
 
     /* strtod needs a terminated string, and the item sits inside the line */
     char *copy = strndup(begin, n);
@@ -207,6 +231,150 @@ const char *dl_sweep_values_format(double value, char *buffer, size_t size)
 
     leave_c_locale(&locale);
     return buffer;
+}
+
+/* ---- integers read from their digits ---- */
+
+typedef enum {
+    INTEGER_TEXT_OK = 0,
+    INTEGER_TEXT_NOT_WHOLE,  /* the text has a nonzero fraction */
+    INTEGER_TEXT_TOO_LARGE   /* the magnitude exceeds 2^53 */
+} integer_text_status;
+
+/* Mantissa digits of a decimal number text: the integer part followed by
+ * the fraction part, without the '.'. */
+typedef struct {
+    const char *integer_part;
+    size_t integer_length;
+    const char *fraction_part;
+    size_t fraction_length;
+} mantissa_digits;
+
+static char mantissa_digit(const mantissa_digits *m, size_t k)
+{
+    if (k < m->integer_length)
+        return m->integer_part[k];
+    return m->fraction_part[k - m->integer_length];
+}
+
+/* Reads the exponent digits [p, end) into a value clamped to +-limit, so
+ * that any number of digits is safe to read. */
+static long long read_exponent(const char *p, const char *end,
+                               long long limit)
+{
+    bool negative = false;
+    if (p < end && (*p == '+' || *p == '-')) {
+        negative = *p == '-';
+        p++;
+    }
+
+    long long exponent = 0;
+    for (; p < end && exponent <= limit; p++)
+        exponent = 10 * exponent + (*p - '0');
+    if (exponent > limit)
+        exponent = limit;
+    return negative ? -exponent : exponent;
+}
+
+/* Reads s[0..n), which is_decimal_number accepted, as the exact value the
+ * digits write, without rounding through a double. On INTEGER_TEXT_OK the
+ * value, a whole number within +-2^53, is stored in *value. */
+static integer_text_status read_integer_text(const char *s, size_t n,
+                                             int64_t *value)
+{
+    const char *p = s;
+    const char *end = s + n;
+    bool negative = false;
+    mantissa_digits m = {0};
+
+    if (*p == '+' || *p == '-') {
+        negative = *p == '-';
+        p++;
+    }
+    m.integer_part = p;
+    while (p < end && isdigit((unsigned char)*p))
+        p++;
+    m.integer_length = (size_t)(p - m.integer_part);
+    if (p < end && *p == '.')
+        p++;
+    m.fraction_part = p;
+    while (p < end && isdigit((unsigned char)*p))
+        p++;
+    m.fraction_length = (size_t)(p - m.fraction_part);
+
+    /* Past n + 20 in magnitude the exponent alone decides the outcome,
+     * because the mantissa has at most n digits. A larger exponent makes
+     * the value too large, and a smaller one leaves a fraction. */
+    long long limit = (long long)n + 20;
+    long long exponent = 0;
+    if (p < end)
+        exponent = read_exponent(p + 1, end, limit);
+
+    size_t length = m.integer_length + m.fraction_length;
+    size_t first = 0;
+    while (first < length && mantissa_digit(&m, first) == '0')
+        first++;
+    if (first == length) {
+        *value = 0;
+        return INTEGER_TEXT_OK;
+    }
+    size_t last = length - 1;
+    while (mantissa_digit(&m, last) == '0')
+        last--;
+
+    /* the value is digits[first..last] times 10^power */
+    long long power = exponent - (long long)m.fraction_length
+                    + (long long)(length - 1 - last);
+    long long significant = (long long)(last - first + 1);
+    if (power < 0)
+        return INTEGER_TEXT_NOT_WHOLE;
+    if (significant + power > 16)
+        return INTEGER_TEXT_TOO_LARGE;  /* at least 10^16 > 2^53 */
+
+    /* at most 16 digits, so below 10^16 and exact in a uint64_t */
+    uint64_t magnitude = 0;
+    for (size_t k = first; k <= last; k++)
+        magnitude = 10 * magnitude + (uint64_t)(mantissa_digit(&m, k) - '0');
+    for (long long k = 0; k < power; k++)
+        magnitude *= 10;
+    if (magnitude > (uint64_t)DL_SWEEP_VALUES_INTEGER_LIMIT)
+        return INTEGER_TEXT_TOO_LARGE;
+
+    *value = negative ? -(int64_t)magnitude : (int64_t)magnitude;
+    return INTEGER_TEXT_OK;
+}
+
+/* Reads [begin, end) as one number. With DL_SWEEP_VALUES_INTEGER in flags
+ * the text must write a whole number within +-2^53. When it does not,
+ * returns -1 with *problem set to the end of the reason (NOT_AN_INTEGER or
+ * INTEGER_TOO_LARGE) and err untouched, so that the caller can name the
+ * value. Any other failure returns -1 with *problem NULL and the reason in
+ * err. */
+static int read_number(const char *begin, const char *end, unsigned flags,
+                       double *value, const char **problem, dl_error *err)
+{
+    *problem = NULL;
+    if (!(flags & DL_SWEEP_VALUES_INTEGER))
+        return dl_sweep_values_parse_number(begin, (size_t)(end - begin),
+                                            value, err);
+
+    trim(&begin, &end);
+    if (check_number_text(begin, end, err) != 0)
+        return -1;
+
+    int64_t integer = 0;
+    switch (read_integer_text(begin, (size_t)(end - begin), &integer)) {
+    case INTEGER_TEXT_OK:
+        *value = (double)integer;  /* exact, because |integer| <= 2^53 */
+        return 0;
+    case INTEGER_TEXT_NOT_WHOLE:
+        *problem = NOT_AN_INTEGER;
+        return -1;
+    case INTEGER_TEXT_TOO_LARGE:
+        *problem = INTEGER_TOO_LARGE;
+        return -1;
+    }
+    return -1;
 }
 
 /* ---- numpy's ranges ---- */
@@ -262,13 +430,21 @@ static int allocate(dl_sweep_values *out, size_t count,
     return 0;
 }
 
-static int parse_scalar(const char *begin, const char *end,
+static int parse_scalar(const char *begin, const char *end, unsigned flags,
                         dl_sweep_values *out, dl_error *err)
 {
+    char shown[QUOTE_MAX + 4];
+    const char *problem;
     double value;
-    if (dl_sweep_values_parse_number(begin, (size_t)(end - begin), &value,
-                                     err) != 0)
+
+    if (read_number(begin, end, flags, &value, &problem, err) != 0) {
+        if (problem != NULL)
+            dl_error_set(err, "%s %s",
+                         quote(shown, sizeof shown, begin,
+                               (size_t)(end - begin)),
+                         problem);
         return -1;
+    }
     if (allocate(out, 1, DL_SWEEP_VALUES_SCALAR, err) != 0)
         return -1;
     out->values[0] = value;
@@ -277,17 +453,22 @@ static int parse_scalar(const char *begin, const char *end,
 
 /* Parses one list item, with a hint when it is a range. */
 static int parse_item(const char *begin, const char *end, size_t index,
-                      double *value, dl_error *err)
+                      unsigned flags, double *value, dl_error *err)
 {
     char shown[QUOTE_MAX + 4];
+    const char *problem;
 
     trim(&begin, &end);
     if (begin == end)
         return dl_error_set(err, "item %zu of the list is empty", index + 1);
 
-    if (dl_sweep_values_parse_number(begin, (size_t)(end - begin), value,
-                                     err) == 0)
+    if (read_number(begin, end, flags, value, &problem, err) == 0)
         return 0;
+    if (problem != NULL)
+        return dl_error_set(err, "item %zu (%s) %s", index + 1,
+                            quote(shown, sizeof shown, begin,
+                                  (size_t)(end - begin)),
+                            problem);
 
     if (find_in(begin, end, ':') != NULL || find_dots(begin, end) != NULL)
         return dl_error_set(err, "'%s' is not a number: a comma list takes "
@@ -297,7 +478,7 @@ static int parse_item(const char *begin, const char *end, size_t index,
     return -1;
 }
 
-static int parse_list(const char *begin, const char *end,
+static int parse_list(const char *begin, const char *end, unsigned flags,
                       dl_sweep_values *out, dl_error *err)
 {
     size_t count = 1;
@@ -315,7 +496,8 @@ static int parse_list(const char *begin, const char *end,
         const char *comma = find_in(item, end, ',');
         const char *item_end = comma != NULL ? comma : end;
 
-        if (parse_item(item, item_end, i, &out->values[i], err) != 0)
+        if (parse_item(item, item_end, i, flags, &out->values[i], err)
+            != 0)
             return -1;
         item = item_end + 1;
     }
@@ -339,6 +521,13 @@ static int parse_count(const char *begin, const char *end, size_t *count,
     if (value > DL_SWEEP_VALUES_MAX)
         return dl_error_set(err, "count must be at most %d, got %s",
                             DL_SWEEP_VALUES_MAX, text);
+
+    /* strtod rounds 2.0000000000000001 to 2, so check the digits too */
+    int64_t exact;
+    if (read_integer_text(begin, (size_t)(end - begin), &exact)
+        != INTEGER_TEXT_OK)
+        return dl_error_set(err, "count must be an integer >= 1, got %s",
+                            text);
 
     *count = (size_t)value;
     return 0;
@@ -366,7 +555,29 @@ static int split_fields(const char *begin, const char *end,
     }
 }
 
-static int parse_range(const char *begin, const char *end,
+/* Parses the start or the stop of start:stop:count, named by which. They
+ * are the first and the last value, so with DL_SWEEP_VALUES_INTEGER their
+ * digits must write exact integers. */
+static int parse_range_end_value(const char *begin, const char *end,
+                                 unsigned flags, const char *which,
+                                 double *value, dl_error *err)
+{
+    char shown[QUOTE_MAX + 4];
+    const char *problem;
+
+    if (read_number(begin, end, flags, value, &problem, err) == 0)
+        return 0;
+    if (problem == NULL)
+        return -1;
+
+    trim(&begin, &end);
+    return dl_error_set(err, "the %s of the range (%s) %s", which,
+                        quote(shown, sizeof shown, begin,
+                              (size_t)(end - begin)),
+                        problem);
+}
+
+static int parse_range(const char *begin, const char *end, unsigned flags,
                        dl_sweep_values *out, dl_error *err)
 {
     const char *field[4];
@@ -396,11 +607,10 @@ static int parse_range(const char *begin, const char *end,
     double start = 0.0;
     double stop = 0.0;
     size_t count = 0;
-    if (dl_sweep_values_parse_number(field[0], (size_t)(field_end[0] - field[0]),
-                                     &start, err) != 0
-        || dl_sweep_values_parse_number(field[1],
-                                        (size_t)(field_end[1] - field[1]),
-                                        &stop, err) != 0
+    if (parse_range_end_value(field[0], field_end[0], flags, "start",
+                              &start, err) != 0
+        || parse_range_end_value(field[1], field_end[1], flags, "stop", &stop,
+                                 err) != 0
         || parse_count(field[2], field_end[2], &count, err) != 0)
         return -1;
 
@@ -433,19 +643,21 @@ static int parse_range_end(const char *begin, const char *end, double *value,
                            dl_error *err)
 {
     char shown[QUOTE_MAX + 4];
+    const char *problem;
 
-    if (dl_sweep_values_parse_number(begin, (size_t)(end - begin), value,
-                                     err) != 0)
+    if (read_number(begin, end, DL_SWEEP_VALUES_INTEGER, value, &problem,
+                    err) == 0)
+        return 0;
+    if (problem == NULL)
         return -1;
 
     trim(&begin, &end);
-    if (*value != floor(*value)
-        || fabs(*value) > DL_SWEEP_VALUES_INTEGER_LIMIT)
-        return dl_error_set(err, "the ends of an integer range a..b must be "
-                            "integers within +-2^53, got '%s'",
-                            quote(shown, sizeof shown, begin,
-                                  (size_t)(end - begin)));
-    return 0;
+    quote(shown, sizeof shown, begin, (size_t)(end - begin));
+    if (problem == INTEGER_TOO_LARGE)
+        return dl_error_set(err, "the ends of an integer range a..b must lie "
+                            "within " INTEGER_LIMIT_TEXT ", got '%s'", shown);
+    return dl_error_set(err, "the ends of an integer range a..b must be "
+                        "integers, got '%s'", shown);
 }
 
 static int parse_integer_range(const char *begin, const char *end,
@@ -492,9 +704,8 @@ static int check_integers(const dl_sweep_values *values, dl_error *err)
             continue;
 
         dl_sweep_values_format(v, shown, sizeof shown);
-        const char *problem = v == floor(v)
-            ? "is too large: integers must lie within +-2^53"
-            : "is not an integer";
+        const char *problem = v == floor(v) ? INTEGER_TOO_LARGE
+                                            : NOT_AN_INTEGER;
         if (values->form == DL_SWEEP_VALUES_SCALAR)
             return dl_error_set(err, "%s %s", shown, problem);
         if (values->form == DL_SWEEP_VALUES_LIST)
@@ -542,18 +753,18 @@ static int check_duplicates(const dl_sweep_values *values, dl_error *err)
 
 /* ---- entry points ---- */
 
-static int parse_form(const char *begin, const char *end,
+static int parse_form(const char *begin, const char *end, unsigned flags,
                       dl_sweep_values *out, dl_error *err)
 {
     const char *dots = find_dots(begin, end);
 
     if (find_in(begin, end, ',') != NULL)
-        return parse_list(begin, end, out, err);
+        return parse_list(begin, end, flags, out, err);
     if (dots != NULL)
         return parse_integer_range(begin, end, dots, out, err);
     if (find_in(begin, end, ':') != NULL)
-        return parse_range(begin, end, out, err);
-    return parse_scalar(begin, end, out, err);
+        return parse_range(begin, end, flags, out, err);
+    return parse_scalar(begin, end, flags, out, err);
 }
 
 int dl_sweep_values_parse(const char *text, unsigned flags,
@@ -571,7 +782,7 @@ int dl_sweep_values_parse(const char *text, unsigned flags,
         return dl_error_set(err, "the value is empty: give a number, a comma "
                             "list or a range");
 
-    int status = parse_form(begin, end, out, err);
+    int status = parse_form(begin, end, flags, out, err);
     if (status == 0 && (flags & DL_SWEEP_VALUES_INTEGER))
         status = check_integers(out, err);
     if (status == 0 && !(flags & DL_SWEEP_VALUES_KEEP_DUPLICATES))

@@ -28,7 +28,8 @@
 #define DL_SWEEP_VALUES_MAX 1000000
 
 /* Integers are exact in a double up to 2^53, so integer values and range
- * ends must lie within +-2^53. */
+ * ends must lie within +-2^53. An integer is read from its digits, so a
+ * text beyond this limit is rejected instead of rounded to a double. */
 #define DL_SWEEP_VALUES_INTEGER_LIMIT 9007199254740992.0
 
 /* The syntax form a value text was written in. */
@@ -42,7 +43,10 @@ typedef enum {
 
 /* Flags of dl_sweep_values_parse. */
 enum {
-    /* Every value must be an integer (top_k, seeds, token ids). */
+    /* Every value must be an integer (top_k, seeds, token ids). Each
+     * number in the text must then write a whole number within +-2^53
+     * exactly: 2.0000000000000001 and 9007199254740993 are rejected,
+     * although strtod would round them to the integers 2 and 2^53. */
     DL_SWEEP_VALUES_INTEGER = 1u << 0,
     /* Allow repeated values, for lists that are data rather than an axis
      * (a prompt may repeat a token). */

@@ -7,13 +7,19 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -413,7 +419,9 @@ static void comments_whitespace_and_crlf_are_accepted(void **state)
 
     /* ';' without whitespace before it is part of the value */
     assert_true(has_line(result.messages, "lecture.ini:6: gain: '2;3' is "
-                         "invalid: '2;3' is not a number"));
+                         "invalid: '2;3' is not a number; a comment after a "
+                         "value needs whitespace and ';' before it "
+                         "('0.5 ; note')"));
     assert_int_equal(count_lines(result.messages), 1);
     finish(&result);
 
@@ -755,7 +763,8 @@ static void every_error_is_reported_in_line_order(void **state)
         "steps = 0\n");
     assert_int_equal(result.status, -1);
     assert_string_equal(result.messages,
-        "lecture.ini:2: threads: '-1' is invalid: must be an integer >= 0\n"
+        "lecture.ini:2: threads: '-1' is invalid: must be an integer from "
+        "0 to 4096\n"
         "lecture.ini:4: top_p: '1.5' is invalid: must be in [0, 1]\n"
         "lecture.ini:5: unknown key 'colour' in [drift]; the keys of "
         "[drift] are rule, projection, clusters, tokens_per_cluster, "
@@ -896,15 +905,23 @@ static void sweep_ranges_are_enforced(void **state)
                          "lecture.ini:2: temperature: '' is invalid: the "
                          "value is empty: give a number, a comma list or a "
                          "range");
+    assert_rejected_with("[drift]\ntop_k = 3000000000\n",
+                         "lecture.ini:2: top_k: '3000000000' is invalid: "
+                         "must be an integer from 0 to 2147483647");
+    assert_rejected_with("[drift]\ntop_k = 1, 2147483648\n",
+                         "lecture.ini:2: top_k: '1, 2147483648' is invalid: "
+                         "must be an integer from 0 to 2147483647, got "
+                         "2147483648");
 }
 
 static void experiment_values_are_checked(void **state)
 {
     (void)state;
     assert_rejected_with("[experiment]\nname = my talk\n[drift]\n",
-                         "lecture.ini:2: name: 'my talk' is invalid: must be "
-                         "1 to 64 characters from A-Z, a-z, 0-9, '_', '.' "
-                         "and '-', and not '.' or '..'");
+                         "lecture.ini:2: name: 'my talk' is invalid: the "
+                         "space at character 3 is not allowed; a name has 1 "
+                         "to 64 characters from A-Z, a-z, 0-9, '_', '.' and "
+                         "'-'");
     assert_rejected_with("[experiment]\nname = ..\n[drift]\n",
                          "lecture.ini:2: name: '..' is invalid: must be 1 to "
                          "64 characters from A-Z, a-z, 0-9, '_', '.' and "
@@ -924,7 +941,8 @@ static void experiment_values_are_checked(void **state)
                          "range, e.g. 7..7");
     assert_rejected_with("[experiment]\nseeds = 3, -1\n[drift]\n",
                          "lecture.ini:2: seeds: '3, -1' is invalid: seed "
-                         "values must be integers >= 0, got -1");
+                         "values must be integers from 0 to "
+                         "9007199254740992, got -1");
     assert_rejected_with("[experiment]\nseeds = 1, 2, 1\n[drift]\n",
                          "lecture.ini:2: seeds: '1, 2, 1' is invalid: the "
                          "value 1 appears more than once; each value of a "
@@ -955,6 +973,320 @@ static void experiment_values_are_checked(void **state)
     assert_rejected_with("[drift]\nprojection = Identity\n",
                          "lecture.ini:2: projection: 'Identity' is invalid: "
                          "must be 'identity' or 'random'");
+}
+
+/* ---- limits, encodings and hints ---- */
+
+/* The product 2 x 65536^4 = 2^65 would wrap a 64-bit size_t to 0. */
+static void sweep_above_run_limit_is_rejected(void **state)
+{
+    (void)state;
+    parse_result result = parse("[experiment]\n"
+                                "seeds = 2\n"
+                                "[drift]\n"
+                                "temperature = 0:1:65536\n"
+                                "top_p = 0:1:65536\n"
+                                "min_p = 0:1:65536\n"
+                                "gain = 0:1:65536\n");
+    assert_int_equal(result.status, -1);
+    assert_string_equal(result.messages,
+        "lecture.ini:5: top_p: '0:1:65536' is invalid: the sweep has more "
+        "than 1000000000 runs (2 seeds x 65536 temperature values x 65536 "
+        "top_p values = 8589934592 up to this key); use fewer values or "
+        "split the sweep into several configs\n");
+    finish(&result);
+
+    /* seeds after the axes push the count over on their own line */
+    assert_rejected_with("[drift]\n"
+                         "temperature = 0:1:1000000\n"
+                         "top_p = 0:1:1000\n"
+                         "[experiment]\n"
+                         "seeds = 2\n",
+                         "lecture.ini:5: seeds: '2' is invalid: the sweep has "
+                         "more than 1000000000 runs (1000000 temperature "
+                         "values x 1000 top_p values x 2 seeds = 2000000000 "
+                         "up to this key); use fewer values or split the "
+                         "sweep into several configs");
+
+    /* the default seeds count too */
+    assert_rejected_with("[drift]\n"
+                         "gain = 1..1000000\n"
+                         "top_k = 0..199\n",
+                         "lecture.ini:3: top_k: '0..199' is invalid: the "
+                         "sweep has more than 1000000000 runs (8 default "
+                         "seeds x 1000000 gain values x 200 top_k values = "
+                         "1600000000 up to this key); use fewer values or "
+                         "split the sweep into several configs");
+}
+
+static void run_limit_itself_is_accepted(void **state)
+{
+    (void)state;
+    assert_int_equal(DL_CONFIG_RUNS_MAX, 1000000000);
+
+    parse_result result = parse("[experiment]\n"
+                                "seeds = 1000\n"
+                                "[drift]\n"
+                                "temperature = 0:1:1000\n"
+                                "top_p = 0:1:1000\n");
+    assert_parsed(&result);
+    finish(&result);
+
+    assert_rejected_with("[experiment]\n"
+                         "seeds = 1001\n"
+                         "[drift]\n"
+                         "temperature = 0:1:1000\n"
+                         "top_p = 0:1:1000\n",
+                         "lecture.ini:5: top_p: '0:1:1000' is invalid: the "
+                         "sweep has more than 1000000000 runs (1001 seeds x "
+                         "1000 temperature values x 1000 top_p values = "
+                         "1001000000 up to this key); use fewer values or "
+                         "split the sweep into several configs");
+}
+
+static void threads_range_matches_command_line(void **state)
+{
+    (void)state;
+    assert_rejected_with("[experiment]\nthreads = 70000\n[drift]\n",
+                         "lecture.ini:2: threads: '70000' is invalid: must be "
+                         "an integer from 0 to 4096");
+    assert_rejected_with("[experiment]\nthreads = 4097\n[drift]\n",
+                         "lecture.ini:2: threads: '4097' is invalid: must be "
+                         "an integer from 0 to 4096");
+
+    parse_result result = parse("[experiment]\nthreads = 4096\n[drift]\n");
+    assert_parsed(&result);
+    assert_int_equal(result.cfg.threads, 4096);
+    finish(&result);
+
+    result = parse("[experiment]\nthreads = 0\n[drift]\n");
+    assert_parsed(&result);
+    assert_int_equal(result.cfg.threads, 0);
+    finish(&result);
+}
+
+static void integer_keys_state_their_maximum(void **state)
+{
+    (void)state;
+    assert_rejected_with("[drift]\nkeep_attention = 3000000000\n",
+                         "lecture.ini:2: keep_attention: '3000000000' is "
+                         "invalid: must be an integer from 0 to 1000000");
+    assert_rejected_with("[experiment]\nseeds = 9007199254740992, -1\n"
+                         "[drift]\n",
+                         "lecture.ini:2: seeds: '9007199254740992, -1' is "
+                         "invalid: seed values must be integers from 0 to "
+                         "9007199254740992, got -1");
+}
+
+static void integers_above_two_to_53_are_rejected(void **state)
+{
+    (void)state;
+    assert_rejected_with("[experiment]\n"
+                         "seeds = 9007199254740993..9007199254740993\n"
+                         "[drift]\n",
+                         "lecture.ini:2: seeds: '9007199254740993.."
+                         "9007199254740993' is invalid: the ends of an "
+                         "integer range a..b must lie within +-2^53 = "
+                         "+-9007199254740992, got '9007199254740993'");
+    assert_rejected_with("[experiment]\n"
+                         "seeds = 9007199254740993, 9007199254740992\n"
+                         "[drift]\n",
+                         "lecture.ini:2: seeds: '9007199254740993, "
+                         "9007199254740992' is invalid: item 1 "
+                         "(9007199254740993) is too large: integers must lie "
+                         "within +-2^53 = +-9007199254740992");
+    assert_rejected_with("[drift]\ntop_k = 9007199254740993\n",
+                         "lecture.ini:2: top_k: '9007199254740993' is "
+                         "invalid: 9007199254740993 is too large: integers "
+                         "must lie within +-2^53 = +-9007199254740992");
+    assert_rejected_with("[drift]\nprompt = 1, 9007199254740993\n",
+                         "lecture.ini:2: prompt: '1, 9007199254740993' is "
+                         "invalid: item 2 (9007199254740993) is too large: "
+                         "integers must lie within +-2^53 = "
+                         "+-9007199254740992");
+    assert_rejected_with("[drift]\nsteps = 4.0000000000000001\n",
+                         "lecture.ini:2: steps: '4.0000000000000001' is "
+                         "invalid: 4.0000000000000001 is not an integer");
+
+    parse_result result = parse("[experiment]\n"
+                                "seeds = 9007199254740992..9007199254740992\n"
+                                "[drift]\n");
+    assert_parsed(&result);
+    assert_int_equal(result.cfg.n_seeds, 1);
+    assert_true(result.cfg.seeds[0] == INT64_C(9007199254740992));
+    finish(&result);
+}
+
+static void empty_value_message_fits_key(void **state)
+{
+    (void)state;
+    assert_rejected_with("[drift]\nprompt =\n",
+                         "lecture.ini:2: prompt: '' is invalid: the value is "
+                         "empty: give the prompt's token ids as a comma "
+                         "list");
+    assert_rejected_with("[drift]\nsteps =\n",
+                         "lecture.ini:2: steps: '' is invalid: the value is "
+                         "empty: give one integer from 1 to 1000000");
+    assert_rejected_with("[experiment]\nseeds =\n[drift]\n",
+                         "lecture.ini:2: seeds: '' is invalid: the value is "
+                         "empty: give a seed count, or the seed values as a "
+                         "list or range");
+    assert_rejected_with("[experiment]\nmax_output_mb =\n[drift]\n",
+                         "lecture.ini:2: max_output_mb: '' is invalid: the "
+                         "value is empty: give one number of megabytes > 0");
+    assert_rejected_with("[drift]\n[figures]\ntemperature =\n",
+                         "lecture.ini:3: temperature: '' is invalid: the "
+                         "value is empty: give one of the temperatures of "
+                         "the sweep");
+    assert_rejected_with("[drift]\n[figures]\nseed =\n",
+                         "lecture.ini:3: seed: '' is invalid: the value is "
+                         "empty: give one of the kept seeds");
+    assert_rejected_with("[drift]\n[figures]\npng_ppi =\n",
+                         "lecture.ini:3: png_ppi: '' is invalid: the value "
+                         "is empty: give one number from 36 to 600");
+}
+
+static void invalid_utf8_names_line_and_byte(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        const char *expected;
+    } cases[] = {
+        {"[drift]\n; caf\xe9\n",
+         "lecture.ini:2: byte 6 of the line (0xE9) is not valid UTF-8; save "
+         "the file as UTF-8"},
+        /* an overlong form of '/' */
+        {"[drift]\n; \xC0\xAF\n",
+         "lecture.ini:2: byte 3 of the line (0xC0) is not valid UTF-8; save "
+         "the file as UTF-8"},
+        /* the surrogate U+D800 */
+        {"[drift]\n;\xED\xA0\x80\n",
+         "lecture.ini:2: byte 2 of the line (0xED) is not valid UTF-8; save "
+         "the file as UTF-8"},
+        /* U+110000, above the last code point */
+        {"[drift]\n;\xF4\x90\x80\x80\n",
+         "lecture.ini:2: byte 2 of the line (0xF4) is not valid UTF-8; save "
+         "the file as UTF-8"},
+        /* a continuation byte without a lead byte */
+        {"[drift]\nsteps = 4\x80\n",
+         "lecture.ini:2: byte 10 of the line (0x80) is not valid UTF-8; save "
+         "the file as UTF-8"},
+        {"\xF8\x88\x80\x80\x80\n[drift]\n",
+         "lecture.ini:1: byte 1 of the line (0xF8) is not valid UTF-8; save "
+         "the file as UTF-8"},
+        /* a sequence cut short by the end of the line and of the file */
+        {"[drift]\n; \xE2\x82\nsteps = 4\n",
+         "lecture.ini:2: byte 3 of the line (0xE2) is not valid UTF-8; save "
+         "the file as UTF-8"},
+        {"[drift]\n; \xE2\x82",
+         "lecture.ini:2: byte 3 of the line (0xE2) is not valid UTF-8; save "
+         "the file as UTF-8"},
+    };
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        assert_rejected_with(cases[i].text, cases[i].expected);
+}
+
+static void every_invalid_utf8_line_is_reported(void **state)
+{
+    (void)state;
+    parse_result result = parse("[drift]\n; \xe9t\xe9\n; ok\n"
+                                "; \xff\n");
+    assert_int_equal(result.status, -1);
+    assert_string_equal(result.messages,
+        "lecture.ini:2: byte 3 of the line (0xE9) is not valid UTF-8; save "
+        "the file as UTF-8\n"
+        "lecture.ini:4: byte 3 of the line (0xFF) is not valid UTF-8; save "
+        "the file as UTF-8\n");
+    finish(&result);
+}
+
+static void valid_utf8_is_accepted(void **state)
+{
+    (void)state;
+    parse_result result = parse("\xEF\xBB\xBF; caf\xC3\xA9, 5 \xE2\x82\xAC, "
+                                "\xF0\x9F\x98\x80, \xF4\x8F\xBF\xBF\n"
+                                "[experiment]\n"
+                                "output = /tmp/caf\xC3\xA9\n"
+                                "[drift]\n");
+    assert_parsed(&result);
+    assert_string_equal(result.cfg.output_dir, "/tmp/caf\xC3\xA9");
+    finish(&result);
+}
+
+static void unspaced_comment_gets_a_hint(void **state)
+{
+    (void)state;
+    assert_rejected_with("[drift]\ntemperature = 0.5 # hot\n",
+                         "lecture.ini:2: temperature: '0.5 # hot' is "
+                         "invalid: '0.5 # hot' is not a number; a comment "
+                         "after a value needs whitespace and ';' before it "
+                         "('0.5 ; note')");
+    assert_rejected_with("[drift]\ntop_p = 0.9;comment\n",
+                         "lecture.ini:2: top_p: '0.9;comment' is invalid: "
+                         "'0.9;comment' is not a number; a comment after a "
+                         "value needs whitespace and ';' before it "
+                         "('0.5 ; note')");
+    assert_rejected_with("[drift]\nrule = lm # sample tokens\n",
+                         "lecture.ini:2: rule: 'lm # sample tokens' is "
+                         "invalid: must be 'cluster' or 'lm'; a comment "
+                         "after a value needs whitespace and ';' before it "
+                         "('0.5 ; note')");
+    assert_rejected_with("[experiment]\nformats = svg;pdf\n[drift]\n",
+                         "lecture.ini:2: formats: 'svg;pdf' is invalid: "
+                         "'svg;pdf' is not a format; use svg, pdf and png "
+                         "(lower case), separated by commas; a comment after "
+                         "a value needs whitespace and ';' before it "
+                         "('0.5 ; note')");
+}
+
+static void quoted_values_are_rejected(void **state)
+{
+    (void)state;
+    assert_rejected_with("[experiment]\nname = \"lecture\"\n[drift]\n",
+                         "lecture.ini:2: name: '\"lecture\"' is invalid: "
+                         "values are not quoted; write name = lecture");
+    assert_rejected_with("[experiment]\noutput = \"out dir\"\n[drift]\n",
+                         "lecture.ini:2: output: '\"out dir\"' is invalid: "
+                         "values are not quoted; write output = out dir");
+    assert_rejected_with("[drift]\nrule = 'lm'\n",
+                         "lecture.ini:2: rule: ''lm'' is invalid: values are "
+                         "not quoted; write rule = lm");
+    assert_rejected_with("[drift]\ntemperature = \"0.5\"\n",
+                         "lecture.ini:2: temperature: '\"0.5\"' is invalid: "
+                         "values are not quoted; write temperature = 0.5");
+}
+
+static void name_error_names_the_character(void **state)
+{
+    (void)state;
+    assert_rejected_with("[experiment]\nname = my run\n[drift]\n",
+                         "lecture.ini:2: name: 'my run' is invalid: the "
+                         "space at character 3 is not allowed; a name has 1 "
+                         "to 64 characters from A-Z, a-z, 0-9, '_', '.' and "
+                         "'-'");
+    assert_rejected_with("[experiment]\nname = my\trun\n[drift]\n",
+                         "lecture.ini:2: name: 'my\trun' is invalid: the "
+                         "tab at character 3 is not allowed; a name has 1 to "
+                         "64 characters from A-Z, a-z, 0-9, '_', '.' and "
+                         "'-'");
+    assert_rejected_with("[experiment]\nname = caf\xC3\xA9\n[drift]\n",
+                         "lecture.ini:2: name: 'caf\xC3\xA9' is invalid: "
+                         "'\xC3\xA9' at character 4 is not allowed; a name "
+                         "has 1 to 64 characters from A-Z, a-z, 0-9, '_', "
+                         "'.' and '-'");
+    assert_rejected_with("[experiment]\nname = run/1\n[drift]\n",
+                         "lecture.ini:2: name: 'run/1' is invalid: '/' at "
+                         "character 4 is not allowed; a name has 1 to 64 "
+                         "characters from A-Z, a-z, 0-9, '_', '.' and '-'");
+    assert_rejected_with("[experiment]\nname = "
+                         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                         "aaaaaaaaaaaaaa\n[drift]\n",
+                         "lecture.ini:2: name: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' is invalid: "
+                         "the name has 65 characters; at most 64 are "
+                         "allowed");
 }
 
 /* ---- [figures] ---- */
@@ -1096,7 +1428,8 @@ static void figure_seed_must_be_kept(void **state)
                          "an integer");
     assert_rejected_with("[drift]\n[figures]\nseed = -1\n",
                          "lecture.ini:3: seed: '-1' is invalid: must be a "
-                         "seed value, an integer >= 0");
+                         "seed value, an integer from 0 to "
+                         "9007199254740992");
     assert_rejected_with("[drift]\n[figures]\nseed = 0, 1\n",
                          "lecture.ini:3: seed: '0, 1' is invalid: seed in "
                          "[figures] chooses one setting of the figures, so it "
@@ -1191,6 +1524,130 @@ static void write_temporary(char *path, const char *bytes, size_t length)
     close(fd);
 }
 
+/* What dl_config_load did with a file that it should reject. */
+typedef struct {
+    int status;
+    bool zeroed;     /* the config was left zeroed */
+    char *messages;  /* everything written to diag */
+} load_result;
+
+/* Loads path without failing the test, so that the caller can remove its
+ * files first and check the result with check_load_rejected. */
+static load_result load_capturing(const char *path)
+{
+    static const dl_config zero;
+    load_result result = {0, false, NULL};
+    size_t size = 0;
+    FILE *diag = open_memstream(&result.messages, &size);
+    assert_non_null(diag);
+
+    dl_config cfg;
+    result.status = dl_config_load(path, &cfg, diag);
+    fclose(diag);
+    result.zeroed = memcmp(&cfg, &zero, sizeof zero) == 0;
+    if (result.status == 0)
+        dl_config_free(&cfg);
+    return result;
+}
+
+/* Checks that the load failed with exactly the message line expected,
+ * which is formatted with printf arguments, and frees the result. */
+__attribute__((format(printf, 2, 3)))
+static void check_load_rejected(load_result *result, const char *expected,
+                                ...)
+{
+    char line[512];
+    va_list args;
+    va_start(args, expected);
+    vsnprintf(line, sizeof line, expected, args);
+    va_end(args);
+
+    if (result->status != -1)
+        fail_msg("accepted, expected \"%s\"", line);
+    assert_true(result->zeroed);
+    strcat(line, "\n");
+    assert_string_equal(result->messages, line);
+    free(result->messages);
+}
+
+/* Writes a file of exactly size bytes: "[drift]\n" and comment lines. */
+static void write_config_of_size(char *path, size_t size)
+{
+    char *bytes = malloc(size);
+    assert_non_null(bytes);
+    memset(bytes, 'c', size);
+    memcpy(bytes, "[drift]\n", 8);
+    for (size_t at = 8; at < size; at += 64) {
+        bytes[at] = ';';
+        if (at + 63 < size)
+            bytes[at + 63] = '\n';
+    }
+    write_temporary(path, bytes, size);
+    free(bytes);
+}
+
+/* A FIFO whose writer, a child process, sends head and then comment lines
+ * until it has sent total bytes or the reader closes the FIFO. */
+typedef struct {
+    char directory[64];
+    char path[96];
+    pid_t writer;
+} fifo_source;
+
+static void start_fifo_source(fifo_source *source, const char *head,
+                              size_t head_length, size_t total)
+{
+    strcpy(source->directory, "/tmp/driftlab_test_config_XXXXXX");
+    assert_non_null(mkdtemp(source->directory));
+    snprintf(source->path, sizeof source->path, "%s/config.ini",
+             source->directory);
+    assert_int_equal(mkfifo(source->path, 0600), 0);
+
+    source->writer = fork();
+    assert_true(source->writer >= 0);
+    if (source->writer > 0)
+        return;
+
+    /* the writer: exit status 0 when everything was sent, 1 when the
+     * reader closed the FIFO first, 2 on any other failure. SIGALRM ends
+     * it if the reader never opens the FIFO. */
+    signal(SIGPIPE, SIG_IGN);
+    alarm(60);
+    int fd = open(source->path, O_WRONLY);
+    if (fd < 0)
+        _exit(2);
+
+    char line[4096];
+    memset(line, 'c', sizeof line);
+    line[0] = ';';
+    line[sizeof line - 1] = '\n';
+
+    size_t sent = 0;
+    while (sent < total) {
+        const char *chunk = sent < head_length ? head + sent : line;
+        size_t length = sent < head_length ? head_length - sent
+                                           : sizeof line;
+        if (length > total - sent)
+            length = total - sent;
+        ssize_t written = write(fd, chunk, length);
+        if (written < 0)
+            _exit(errno == EPIPE ? 1 : 2);
+        sent += (size_t)written;
+    }
+    _exit(0);
+}
+
+/* Waits for the writer and returns its exit status. */
+static int finish_fifo_source(fifo_source *source)
+{
+    int status = 0;
+    assert_int_equal(waitpid(source->writer, &status, 0), source->writer);
+    unlink(source->path);
+    rmdir(source->directory);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
 static void load_keeps_exact_file_bytes(void **state)
 {
     (void)state;
@@ -1238,20 +1695,85 @@ static void load_rejects_nul_byte(void **state)
     char path[64];
     write_temporary(path, bytes, sizeof bytes - 1);
 
-    char *messages = NULL;
-    size_t size = 0;
-    FILE *diag = open_memstream(&messages, &size);
-    dl_config cfg;
-    int status = dl_config_load(path, &cfg, diag);
-    fclose(diag);
+    load_result result = load_capturing(path);
     unlink(path);
 
-    assert_int_equal(status, -1);
-    if (strstr(messages, ": cannot read: byte 18 is NUL, so this is not a "
-               "text file\n") == NULL)
-        fail_msg("unexpected messages:\n%s", messages);
-    assert_zeroed(&cfg);
-    free(messages);
+    check_load_rejected(&result, "%s:2: byte 10 of the line is NUL, so this "
+                        "is not a text file", path);
+}
+
+static void load_accepts_file_of_16_mib(void **state)
+{
+    (void)state;
+    char path[64];
+    write_config_of_size(path, DL_CONFIG_FILE_MAX_BYTES);
+
+    dl_config cfg;
+    int status = dl_config_load(path, &cfg, stderr);
+    unlink(path);
+
+    assert_int_equal(status, 0);
+    assert_int_equal(cfg.text_length, DL_CONFIG_FILE_MAX_BYTES);
+    dl_config_free(&cfg);
+}
+
+static void load_rejects_file_above_16_mib(void **state)
+{
+    (void)state;
+    char path[64];
+    write_config_of_size(path, DL_CONFIG_FILE_MAX_BYTES + 1);
+
+    load_result result = load_capturing(path);
+    unlink(path);
+
+    check_load_rejected(&result, "%s: is larger than 16 MiB; a config is a "
+                        "short text file", path);
+}
+
+/* A stream without end, such as /dev/zero or a FIFO, must not be read
+ * into memory past the limit. The writer would send 64 MiB, and learns
+ * from EPIPE that the reader stopped early. */
+static void load_stops_reading_at_size_limit(void **state)
+{
+    (void)state;
+    fifo_source source;
+    start_fifo_source(&source, "[drift]\n", 8, 64u << 20);
+
+    load_result result = load_capturing(source.path);
+    int writer_status = finish_fifo_source(&source);
+
+    check_load_rejected(&result, "%s: is larger than 16 MiB; a config is a "
+                        "short text file", source.path);
+    assert_int_equal(writer_status, 1);
+}
+
+static void load_stops_reading_at_nul_byte(void **state)
+{
+    (void)state;
+    static const char head[] = "[drift]\n\nsteps = 4\0";
+    fifo_source source;
+    start_fifo_source(&source, head, sizeof head - 1, 64u << 20);
+
+    load_result result = load_capturing(source.path);
+    int writer_status = finish_fifo_source(&source);
+
+    check_load_rejected(&result, "%s:3: byte 10 of the line is NUL, so this "
+                        "is not a text file", source.path);
+    assert_int_equal(writer_status, 1);
+}
+
+static void load_rejects_invalid_utf8(void **state)
+{
+    (void)state;
+    static const char bytes[] = "[drift]\n; caf\xe9\nsteps = 4\n";
+    char path[64];
+    write_temporary(path, bytes, sizeof bytes - 1);
+
+    load_result result = load_capturing(path);
+    unlink(path);
+
+    check_load_rejected(&result, "%s:2: byte 6 of the line (0xE9) is not "
+                        "valid UTF-8; save the file as UTF-8", path);
 }
 
 /* ---- names ---- */
@@ -1318,6 +1840,18 @@ int main(void)
         cmocka_unit_test(integer_ranges_of_keys_are_enforced),
         cmocka_unit_test(sweep_ranges_are_enforced),
         cmocka_unit_test(experiment_values_are_checked),
+        cmocka_unit_test(sweep_above_run_limit_is_rejected),
+        cmocka_unit_test(run_limit_itself_is_accepted),
+        cmocka_unit_test(threads_range_matches_command_line),
+        cmocka_unit_test(integer_keys_state_their_maximum),
+        cmocka_unit_test(integers_above_two_to_53_are_rejected),
+        cmocka_unit_test(empty_value_message_fits_key),
+        cmocka_unit_test(invalid_utf8_names_line_and_byte),
+        cmocka_unit_test(every_invalid_utf8_line_is_reported),
+        cmocka_unit_test(valid_utf8_is_accepted),
+        cmocka_unit_test(unspaced_comment_gets_a_hint),
+        cmocka_unit_test(quoted_values_are_rejected),
+        cmocka_unit_test(name_error_names_the_character),
         cmocka_unit_test(figures_defaults_follow_sweep),
         cmocka_unit_test(figures_keys_are_read),
         cmocka_unit_test(figure_temperature_selects_close_sweep_value),
@@ -1331,6 +1865,11 @@ int main(void)
         cmocka_unit_test(load_keeps_exact_file_bytes),
         cmocka_unit_test(load_of_missing_file_names_the_cause),
         cmocka_unit_test(load_rejects_nul_byte),
+        cmocka_unit_test(load_accepts_file_of_16_mib),
+        cmocka_unit_test(load_rejects_file_above_16_mib),
+        cmocka_unit_test(load_stops_reading_at_size_limit),
+        cmocka_unit_test(load_stops_reading_at_nul_byte),
+        cmocka_unit_test(load_rejects_invalid_utf8),
         cmocka_unit_test(names_match_ini_spelling),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

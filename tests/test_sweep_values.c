@@ -348,7 +348,8 @@ static void malformed_integer_ranges_are_rejected(void **state)
 {
     (void)state;
     assert_rejected("5..3", 0, "an integer range a..b needs a <= b, got 5..3");
-    assert_rejected("1.5..3", 0, "must be integers within +-2^53, got '1.5'");
+    assert_rejected("1.5..3", 0, "the ends of an integer range a..b must be "
+                    "integers, got '1.5'");
     assert_rejected("1...3", 0, "got '.3'");
     assert_rejected("1..", 0, "a number is missing");
     assert_rejected("0..2000000", 0, "0..2000000 has 2000001 values; at most "
@@ -374,6 +375,103 @@ static void integer_flag_rejects_fractions(void **state)
                     "integer");
     assert_rejected("1e300", DL_SWEEP_VALUES_INTEGER,
                     "integers must lie within +-2^53");
+}
+
+/* ---- integers read from their digits ---- */
+
+static void integer_text_is_read_exactly(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        double expected;
+    } cases[] = {
+        {"9007199254740992", 9007199254740992.0},
+        {"-9007199254740992", -9007199254740992.0},
+        {"+0009007199254740991", 9007199254740991.0},
+        {"1e3", 1000.0},
+        {"1.50e1", 15.0},
+        {"2.000", 2.0},
+        {".5e1", 5.0},
+        {"-0", 0.0},
+        {"0.0e-999", 0.0},
+        {"0e99999999999999999999", 0.0},
+        {"90071992547409920e-1", 9007199254740992.0},
+    };
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        dl_sweep_values values = parse_ok(cases[i].text,
+                                          DL_SWEEP_VALUES_INTEGER);
+        assert_int_equal(values.count, 1);
+        if (values.values[0] != cases[i].expected)
+            fail_msg("'%s' gave %.17g, expected %.17g", cases[i].text,
+                     values.values[0], cases[i].expected);
+        dl_sweep_values_free(&values);
+    }
+
+    dl_sweep_values values = parse_ok("9007199254740990..9007199254740992",
+                                      0);
+    assert_values_exact(&values, (double[]){9007199254740990.0,
+                                            9007199254740991.0,
+                                            9007199254740992.0}, 3);
+    dl_sweep_values_free(&values);
+}
+
+static void integers_above_two_to_53_are_rejected(void **state)
+{
+    (void)state;
+    const unsigned integer = DL_SWEEP_VALUES_INTEGER;
+
+    assert_rejected("9007199254740993", integer,
+                    "9007199254740993 is too large: integers must lie "
+                    "within +-2^53 = +-9007199254740992");
+    assert_rejected("-9007199254740993", integer,
+                    "-9007199254740993 is too large: integers must lie "
+                    "within +-2^53 = +-9007199254740992");
+    assert_rejected("9.007199254740993e15", integer,
+                    "9.007199254740993e15 is too large");
+    assert_rejected("18446744073709551617", integer,
+                    "18446744073709551617 is too large");
+    assert_rejected("1e99999999999999999999", integer,
+                    "1e99999999999999999999 is too large");
+    assert_rejected("9007199254740993, 9007199254740992", integer,
+                    "item 1 (9007199254740993) is too large: integers must "
+                    "lie within +-2^53 = +-9007199254740992");
+    assert_rejected("0:9007199254740993:2", integer,
+                    "the stop of the range (9007199254740993) is too large");
+    assert_rejected("9007199254740993:0:2", integer,
+                    "the start of the range (9007199254740993) is too "
+                    "large");
+
+    /* the ends of a..b are integers whatever the key */
+    assert_rejected("9007199254740993..9007199254740993", 0,
+                    "the ends of an integer range a..b must lie within "
+                    "+-2^53 = +-9007199254740992, got '9007199254740993'");
+    assert_rejected("0..9007199254740993", 0, "got '9007199254740993'");
+    assert_rejected("-9007199254740993..0", 0, "got '-9007199254740993'");
+}
+
+static void tiny_fraction_in_integer_is_rejected(void **state)
+{
+    (void)state;
+    const unsigned integer = DL_SWEEP_VALUES_INTEGER;
+
+    /* each of these reads as a whole double, but the text is not whole */
+    assert_rejected("2.0000000000000001", integer,
+                    "2.0000000000000001 is not an integer");
+    assert_rejected("1, 3.0000000000000001", integer,
+                    "item 2 (3.0000000000000001) is not an integer");
+    assert_rejected("1e-400", integer, "1e-400 is not an integer");
+    assert_rejected("5e-99999999999999999999", integer,
+                    "5e-99999999999999999999 is not an integer");
+    assert_rejected("0.0000000000000001:4:5", integer,
+                    "the start of the range (0.0000000000000001) is not an "
+                    "integer");
+    assert_rejected("1.0000000000000001..3", 0,
+                    "the ends of an integer range a..b must be integers, "
+                    "got '1.0000000000000001'");
+    assert_rejected("0:1:2.0000000000000001", 0,
+                    "count must be an integer >= 1, got 2.0000000000000001");
 }
 
 /* ---- numbers and formatting ---- */
@@ -455,6 +553,9 @@ int main(void)
         cmocka_unit_test(malformed_integer_ranges_are_rejected),
         cmocka_unit_test(range_inside_list_gets_a_hint),
         cmocka_unit_test(integer_flag_rejects_fractions),
+        cmocka_unit_test(integer_text_is_read_exactly),
+        cmocka_unit_test(integers_above_two_to_53_are_rejected),
+        cmocka_unit_test(tiny_fraction_in_integer_is_rejected),
         cmocka_unit_test(numbers_are_read_in_c_locale),
         cmocka_unit_test(format_gives_shortest_round_trip),
         cmocka_unit_test(parse_number_reads_a_slice),
