@@ -8,6 +8,8 @@ packages=(
   build-essential cmake pkg-config
   # libraries linked by driftlab
   libhdf5-dev libinih-dev libcairo2-dev libpango1.0-dev libssl-dev zlib1g-dev
+  # linear algebra for the LoRA model: OpenBLAS with CBLAS, and LAPACKE
+  libopenblas-dev liblapacke-dev
   # C unit tests
   libcmocka-dev
   # Python side of the tests: read results.h5 as users do

@@ -51,6 +51,13 @@ size_t dl_stream_message(char *buffer, size_t capacity,
 void dl_stream_key_of_message(uint64_t key[2], const char *message,
                               size_t length);
 
+/* Starts the stream keyed by an arbitrary message of length bytes (no NUL
+ * needed), so other models can build their own messages in the same style.
+ * Returns 0, or -1 (stream untouched) when stream is NULL or message is
+ * NULL with a non-zero length. */
+int dl_stream_init_message(dl_stream *stream, const char *message,
+                           size_t length);
+
 /* Starts the stream of (purpose, master_seed, seed, params). Returns 0, or
  * -1 when the message cannot be allocated. */
 int dl_stream_init(dl_stream *stream, dl_stream_purpose purpose,
