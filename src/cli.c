@@ -6,6 +6,7 @@
  */
 #include "cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -124,36 +125,72 @@ static int load_config(const char *path, dl_config *cfg)
     return 0;
 }
 
+/* Parses the comma list of --format into DL_FORMAT_* bits as config.c
+ * parses the formats key: each item is trimmed of spaces, and an empty,
+ * unknown or repeated item is rejected. Returns the bits, or 0 with err
+ * set. */
 static unsigned parse_formats(const char *text, dl_error *err)
 {
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } names[] = {
+        {"svg", DL_FORMAT_SVG},
+        {"pdf", DL_FORMAT_PDF},
+        {"png", DL_FORMAT_PNG},
+    };
     unsigned formats = 0;
-    char *copy = strdup(text);
-    if (copy == NULL) {
-        dl_error_set(err, "out of memory");
-        return 0;
-    }
-    char *saveptr = NULL;
-    for (char *item = strtok_r(copy, ", ", &saveptr); item != NULL;
-         item = strtok_r(NULL, ", ", &saveptr)) {
-        unsigned bit = strcmp(item, "svg") == 0   ? DL_FORMAT_SVG
-                       : strcmp(item, "pdf") == 0 ? DL_FORMAT_PDF
-                       : strcmp(item, "png") == 0 ? DL_FORMAT_PNG
-                                                  : 0;
-        if (bit == 0 || (formats & bit) != 0) {
-            dl_error_set(err, "--format: '%s' is invalid: %s; give each of svg, pdf, png "
-                         "at most once, separated by commas", text,
-                         bit == 0 ? "it names a format other than svg, pdf, png"
-                                  : "a format is given twice");
-            free(copy);
+    const char *item = text;
+    for (size_t index = 1;; index++) {
+        const char *comma = strchr(item, ',');
+        const char *begin = item;
+        const char *end = comma != NULL ? comma : item + strlen(item);
+        while (begin < end && isspace((unsigned char)*begin))
+            begin++;
+        while (end > begin && isspace((unsigned char)end[-1]))
+            end--;
+        int length = (int)(end - begin);
+
+        unsigned bit = 0;
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+            if (length == 3 && memcmp(begin, names[i].name, 3) == 0)
+                bit = names[i].bit;
+        if (length == 0) {
+            dl_error_set(err, "--format: '%s' is invalid: item %zu is empty; list svg, pdf "
+                         "or png, separated by commas", text, index);
+            return 0;
+        }
+        if (bit == 0) {
+            dl_error_set(err, "--format: '%s' is invalid: '%.*s' is not a format; use svg, "
+                         "pdf and png (lower case), separated by commas", text, length, begin);
+            return 0;
+        }
+        if (formats & bit) {
+            dl_error_set(err, "--format: '%s' is invalid: '%.*s' is listed twice", text,
+                         length, begin);
             return 0;
         }
         formats |= bit;
+
+        if (comma == NULL)
+            return formats;
+        item = comma + 1;
     }
-    free(copy);
-    if (formats == 0)
-        dl_error_set(err, "--format: '%s' is invalid: must name at least one of svg, pdf, "
-                     "png", text);
-    return formats;
+}
+
+/* Copies the folder path dir into folder without the '/'s that end it (a
+ * lone "/" stays), so that messages name "out/report.html" and not
+ * "out//report.html". Returns -1 when it does not fit. */
+static int trim_folder(const char *dir, char *folder, size_t size)
+{
+    size_t length = strlen(dir);
+    while (length > 1 && dir[length - 1] == '/')
+        length--;
+    if (length >= size)
+        return -1;
+    memcpy(folder, dir, length);
+    folder[length] = '\0';
+    return 0;
 }
 
 static int parse_threads(const char *text, int *threads)
@@ -312,6 +349,11 @@ static int command_run(int argc, char **argv)
         dl_log_error("%s", err.message);
         return DL_EXIT_USAGE;
     }
+    /* checked now, because the PDFs that use it come after the whole simulation */
+    if (render && dl_render_check_environment(&err) != 0) {
+        dl_log_error("%s; nothing was run", err.message);
+        return DL_EXIT_USAGE;
+    }
     dl_config cfg;
     if (load_config(config_path, &cfg) != 0)
         return DL_EXIT_USAGE;
@@ -319,7 +361,7 @@ static int command_run(int argc, char **argv)
         threads = cfg.threads;
 
     /* the output folder */
-    char default_dir[512];
+    char default_dir[512], output_dir[4096];
     if (output == NULL)
         output = cfg.output_dir;
     if (output == NULL) {
@@ -331,6 +373,12 @@ static int command_run(int argc, char **argv)
         dl_config_free(&cfg);
         return DL_EXIT_USAGE;
     }
+    if (trim_folder(output, output_dir, sizeof output_dir) != 0) {
+        dl_log_error("-o: the output path is too long (%zu characters)", strlen(output));
+        dl_config_free(&cfg);
+        return DL_EXIT_USAGE;
+    }
+    output = output_dir;
     char results_path[4096];
     if ((size_t)snprintf(results_path, sizeof results_path, "%s/results.h5", output)
         >= sizeof results_path - sizeof ".partial") {
@@ -346,10 +394,12 @@ static int command_run(int argc, char **argv)
 
     dl_plan plan;
     dl_plan_init(&plan, &cfg);
-    dl_log_info("%s: %zu %s (%zu %s x %zu %s) on %d threads", config_path, plan.n_runs,
+    int used_threads = dl_sweep_thread_count(threads);
+    dl_log_info("%s: %zu %s (%zu %s x %zu %s) on %d %s", config_path, plan.n_runs,
                 plural(plan.n_runs, "run", "runs"), plan.n_points,
                 plural(plan.n_points, "sweep point", "sweep points"), plan.n_seeds,
-                plural(plan.n_seeds, "seed", "seeds"), dl_sweep_thread_count(threads));
+                plural(plan.n_seeds, "seed", "seeds"), used_threads,
+                plural((size_t)used_threads, "thread", "threads"));
     int lock = dl_output_folder_lock(output, &err);
     if (lock < 0) {
         dl_log_error("%s", err.message);
@@ -382,8 +432,16 @@ static int command_run(int argc, char **argv)
     }
     free(key_numbers);
 
-    /* the figures and the report, in the config's formats unless --format */
+    /* results.h5 is new, so a report of the old one must go even when no
+     * render follows or the render fails before it removes it */
     int exit_status = DL_EXIT_OK;
+    if (dl_render_remove_reports(output, &err) != 0) {
+        dl_log_error("%s", err.message);
+        exit_status = DL_EXIT_FAILED;
+        render = false;
+    }
+
+    /* the figures and the report, in the config's formats unless --format */
     if (render) {
         start = now_seconds();
         if (dl_render(results_path, output, formats != 0 ? formats : cfg.formats, &err) != 0) {
@@ -439,9 +497,13 @@ static int command_render(int argc, char **argv)
         dl_log_error("%s", err.message);
         return DL_EXIT_USAGE;
     }
+    if (dl_render_check_environment(&err) != 0) {
+        dl_log_error("%s; nothing was written", err.message);
+        return DL_EXIT_USAGE;
+    }
 
     /* the default output folder: the one that contains the results file */
-    char folder[4096];
+    char folder[4096], output_dir[4096];
     if (output == NULL) {
         const char *slash = strrchr(results_path, '/');
         size_t length = slash == NULL ? 0 : (size_t)(slash - results_path);
@@ -463,6 +525,11 @@ static int command_render(int argc, char **argv)
         dl_log_error("-o: the output folder is empty; give a folder name");
         return DL_EXIT_USAGE;
     }
+    if (trim_folder(output, output_dir, sizeof output_dir) != 0) {
+        dl_log_error("-o: the output path is too long (%zu characters)", strlen(output));
+        return DL_EXIT_USAGE;
+    }
+    output = output_dir;
     int lock = dl_output_folder_lock(output, &err);
     if (lock < 0) {
         dl_log_error("%s", err.message);

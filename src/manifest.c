@@ -14,7 +14,11 @@
  *   }
  * Paths are relative to the output folder with '/' separators, sorted by
  * strcmp (byte order), and the manifest does not list itself. Nothing in
- * it depends on the time or the output folder's location.
+ * it depends on the time or the output folder's location. JSON text is
+ * UTF-8, so a path that is not valid UTF-8 cannot be listed:
+ * render_check_file_name rejects such a results file name before a render
+ * writes anything, and the writer fails rather than write invalid JSON.
+ * Control characters are escaped (\n, \t, or \u00XX).
  *
  * Files are hashed through a read-only mapping, so a large results file
  * is not copied into memory.
@@ -28,6 +32,8 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <glib.h>
 
 #include "digest.h"
 #include "render_internal.h"
@@ -66,18 +72,55 @@ static int hash_file(const char *path, char hex[65], uint64_t *size, dl_error *e
     return status;
 }
 
-static void append_json_string(render_buffer *out, const char *text)
+int render_check_file_name(const char *path, const char *name, dl_error *err)
 {
+    const char *end = NULL;
+    if (g_utf8_validate(name, -1, &end))
+        return 0;
+
+    /* the path with every byte from the first invalid one on as \xNN, so
+     * the message itself stays valid text */
+    size_t valid = (size_t)(end - path);
+    char shown[256];
+    snprintf(shown, sizeof shown, "%.*s", (int)(valid < 200 ? valid : 200), path);
+    for (const unsigned char *p = (const unsigned char *)path + valid;
+         *p != '\0' && strlen(shown) + 5 < sizeof shown; p++) {
+        size_t used = strlen(shown);
+        if (*p >= 0x20 && *p < 0x7f)
+            snprintf(shown + used, sizeof shown - used, "%c", *p);
+        else
+            snprintf(shown + used, sizeof shown - used, "\\x%02X", *p);
+    }
+    return dl_error_set(err, "%s: the file name is not valid UTF-8, so manifest.json could "
+                        "not list it; rename the file to a UTF-8 name and render again",
+                        shown);
+}
+
+/* Appends text as a JSON string. Returns -1, with nothing appended, when
+ * text is not valid UTF-8, which JSON cannot carry. */
+static int append_json_string(render_buffer *out, const char *text)
+{
+    if (!g_utf8_validate(text, -1, NULL))
+        return -1;
     render_buffer_append(out, "\"", 1);
     for (const unsigned char *p = (const unsigned char *)text; *p != '\0'; p++) {
-        if (*p == '"' || *p == '\\')
-            render_buffer_printf(out, "\\%c", *p);
-        else if (*p < 0x20)
+        const char *escape = *p == '"'    ? "\\\""
+                             : *p == '\\' ? "\\\\"
+                             : *p == '\n'  ? "\\n"
+                             : *p == '\r'  ? "\\r"
+                             : *p == '\t'  ? "\\t"
+                             : *p == '\b'  ? "\\b"
+                             : *p == '\f'  ? "\\f"
+                                           : NULL;
+        if (escape != NULL)
+            render_buffer_append(out, escape, 2);
+        else if (*p < 0x20 || *p == 0x7f)
             render_buffer_printf(out, "\\u%04x", *p);
         else
             render_buffer_append(out, p, 1);
     }
     render_buffer_append(out, "\"", 1);
+    return 0;
 }
 
 static int compare_paths(const void *a, const void *b)
@@ -94,13 +137,15 @@ int render_manifest(render_buffer *out, const char *out_dir, const char *const *
     memcpy(sorted, paths, n * sizeof *sorted);
     qsort(sorted, n, sizeof *sorted, compare_paths);
 
+    int status = 0;
     render_buffer_printf(out, "{\n  \"driftlab_version\": ");
-    append_json_string(out, DRIFTLAB_VERSION);
+    if (append_json_string(out, DRIFTLAB_VERSION) != 0)
+        status = dl_error_set(err, "manifest.json: the driftlab version is not valid UTF-8");
     render_buffer_printf(out, ",\n  \"config_sha256\": ");
-    append_json_string(out, results->config_sha256);
+    if (status == 0 && append_json_string(out, results->config_sha256) != 0)
+        status = dl_error_set(err, "manifest.json: config_sha256 is not valid UTF-8");
     render_buffer_printf(out, ",\n  \"files\": [\n");
 
-    int status = 0;
     for (size_t i = 0; i < n && status == 0; i++) {
         size_t length = strlen(out_dir) + strlen(sorted[i]) + 2;
         char *path = malloc(length);
@@ -116,7 +161,10 @@ int render_manifest(render_buffer *out, const char *out_dir, const char *const *
         if (status != 0)
             break;
         render_buffer_printf(out, "    {\"path\": ");
-        append_json_string(out, sorted[i]);
+        if (append_json_string(out, sorted[i]) != 0) {
+            status = render_check_file_name(sorted[i], sorted[i], err);
+            break;
+        }
         render_buffer_printf(out, ", \"size\": %llu, \"sha256\": \"%s\"}%s\n",
                              (unsigned long long)size, hex, i + 1 < n ? "," : "");
     }

@@ -2,11 +2,23 @@
  * OUT/figures, then write report.html, report.pdf and manifest.json; see
  * render.h.
  *
- * Order of work: the results file is placed in OUT first (linked or
- * copied), then each figure is built and written in each format, then the
- * two reports, and the manifest last, because it hashes every other file.
+ * Order of work:
+ *   1. the checks that need nothing written: SOURCE_DATE_EPOCH, the file
+ *      name, and loading the file;
+ *   2. the results file is placed in OUT (linked or copied) and checked
+ *      against the file loaded;
+ *   3. the old manifest and reports are removed;
+ *   4. each figure is built and written in each format, and figure files
+ *      of earlier renders that this one did not draw are removed;
+ *   5. the two reports, and the manifest last, because it hashes every
+ *      other file.
  * Figures that need a kept run's attention rows are left out, with the
  * reason in the report, when the file keeps none (keep_attention = 0).
+ *
+ * The file loaded and the file placed must be one file, although the
+ * path is read twice. So a descriptor opened before loading pins the
+ * loaded file, and its status is compared after loading. A copy reads
+ * the descriptor, and a link must end up with the descriptor's inode.
  */
 #include "render.h"
 
@@ -27,6 +39,9 @@
 #include "theme.h"
 
 #define COPY_CHUNK (1u << 20)
+
+_Static_assert(PLOT_PPI_MIN <= DL_RESULTS_PNG_PPI_MIN && DL_RESULTS_PNG_PPI_MAX <= PLOT_PPI_MAX,
+               "every png_ppi dl_results_load accepts must be drawable");
 
 /* ---- the buffer ---- */
 
@@ -183,12 +198,17 @@ int render_read_file(const char *path, char **data, size_t *size, dl_error *err)
     return 0;
 }
 
+/* Returns dir/name, malloc'ed, without doubling a '/' that ends dir. */
 static char *join_path(const char *dir, const char *name)
 {
-    size_t size = strlen(dir) + strlen(name) + 2;
+    size_t length = strlen(dir);
+    while (length > 1 && dir[length - 1] == '/')
+        length--;
+    const char *separator = length > 0 && dir[length - 1] == '/' ? "" : "/";
+    size_t size = length + strlen(name) + 2;
     char *path = malloc(size);
     if (path != NULL)
-        snprintf(path, size, "%s/%s", dir, name);
+        snprintf(path, size, "%.*s%s%s", (int)length, dir, separator, name);
     return path;
 }
 
@@ -198,77 +218,185 @@ static const char *base_name(const char *path)
     return slash != NULL ? slash + 1 : path;
 }
 
-/* True when the files at a and b hold the same bytes. */
-static bool same_contents(const char *a, const char *b)
+/* ---- the results file ---- */
+
+/* The results file as it was loaded: a descriptor opened just before
+ * loading, and the file's status at that time. Later steps compare with
+ * it, because the path may name another file by then. */
+typedef struct {
+    int fd;
+    struct stat st;
+} render_source;
+
+static bool same_inode(const struct stat *a, const struct stat *b)
 {
-    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
-    bool same = fa != NULL && fb != NULL;
-    static unsigned char chunk_a[65536], chunk_b[65536];
-    while (same) {
-        size_t na = fread(chunk_a, 1, sizeof chunk_a, fa);
-        size_t nb = fread(chunk_b, 1, sizeof chunk_b, fb);
-        if (na != nb || memcmp(chunk_a, chunk_b, na) != 0)
-            same = false;
-        if (na == 0 || nb == 0)
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/* True when a and b describe the same file with the same size and
+ * modification time. */
+static bool same_version(const struct stat *a, const struct stat *b)
+{
+    return same_inode(a, b) && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* Fails unless the descriptor still has the status it had before loading
+ * and path still names that file. So the file loaded is the descriptor's,
+ * and no other process wrote to it meanwhile. */
+static int source_check(const render_source *source, const char *path, dl_error *err)
+{
+    struct stat now, named;
+    if (fstat(source->fd, &now) != 0 || stat(path, &named) != 0 ||
+        !same_version(&now, &source->st) || !same_version(&named, &source->st))
+        return dl_error_set(err, "%s: the file was replaced or written to while driftlab read "
+                            "it; render again once nothing else writes it", path);
+    return 0;
+}
+
+/* Reads up to size bytes at offset from fd, retrying short reads. Returns
+ * the count read (less than size only at the end of the file), or -1. */
+static ssize_t read_at(int fd, unsigned char *data, size_t size, off_t offset)
+{
+    size_t got = 0;
+    while (got < size) {
+        ssize_t n = pread(fd, data + got, size - got, offset + (off_t)got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        if (n == 0)
             break;
+        got += (size_t)n;
     }
-    same = same && !ferror(fa) && !ferror(fb);
-    if (fa != NULL)
-        fclose(fa);
-    if (fb != NULL)
-        fclose(fb);
+    return (ssize_t)got;
+}
+
+/* True when the file at path contains the same bytes as the source. */
+static bool same_contents(const render_source *source, const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    unsigned char *a = malloc(COPY_CHUNK), *b = malloc(COPY_CHUNK);
+    bool same = fd >= 0 && a != NULL && b != NULL;
+    for (off_t offset = 0; same;) {
+        ssize_t na = read_at(source->fd, a, COPY_CHUNK, offset);
+        ssize_t nb = read_at(fd, b, COPY_CHUNK, offset);
+        same = na >= 0 && na == nb && memcmp(a, b, (size_t)na) == 0;
+        if (na <= 0)
+            break;
+        offset += na;
+    }
+    free(a);
+    free(b);
+    if (fd >= 0)
+        close(fd);
     return same;
 }
 
-static int copy_file(const char *from, const char *to, dl_error *err)
+/* Copies the source's bytes (from its descriptor, not its path) to a
+ * temporary file renamed to `to`. */
+static int copy_source(const render_source *source, const char *from, const char *to,
+                       dl_error *err)
 {
-    FILE *source = fopen(from, "rb");
-    if (source == NULL)
-        return dl_error_set(err, "%s: cannot open: %s", from, strerror(errno));
     char *temporary = NULL;
     int fd = open_temporary(to, &temporary, err);
-    if (fd < 0) {
-        fclose(source);
+    if (fd < 0)
         return -1;
-    }
     unsigned char *chunk = malloc(COPY_CHUNK);
     int status = chunk != NULL ? 0 : dl_error_set(err, "out of memory copying %s", from);
-    size_t got;
-    while (status == 0 && (got = fread(chunk, 1, COPY_CHUNK, source)) > 0)
-        if (write_all(fd, chunk, got) != 0)
+    for (off_t offset = 0; status == 0;) {
+        ssize_t got = read_at(source->fd, chunk, COPY_CHUNK, offset);
+        if (got < 0)
+            status = dl_error_set(err, "%s: reading failed: %s", from, strerror(errno));
+        else if (got > 0 && write_all(fd, chunk, (size_t)got) != 0)
             status = dl_error_set(err, "%s: writing failed: %s", temporary, strerror(errno));
-    if (status == 0 && ferror(source))
-        status = dl_error_set(err, "%s: reading failed", from);
+        if (got <= 0)
+            break;
+        offset += got;
+    }
     free(chunk);
-    fclose(source);
     return finish_temporary(fd, temporary, to, status, err);
 }
 
-/* Makes out_dir/NAME, with NAME the results file's own name, the results
- * file. Nothing is done when it already is that file or has the same
- * bytes. Otherwise it becomes a hard link when possible, else a copy. */
-static int place_results(const char *results_path, const char *out_dir, dl_error *err)
+/* Fails unless the file at target is the loaded results file: the same
+ * inode when it was linked, else the same size with the source unchanged
+ * since loading, and in every case the same config_sha256. */
+static int placed_check(const char *target, const render_source *source, bool linked,
+                        const dl_results *results, dl_error *err)
 {
+    struct stat placed, now;
+    if (stat(target, &placed) != 0)
+        return dl_error_set(err, "%s: cannot read after placing it: %s", target,
+                            strerror(errno));
+    bool same = same_inode(&placed, &source->st) ||
+                (!linked && placed.st_size == source->st.st_size &&
+                 fstat(source->fd, &now) == 0 && same_version(&now, &source->st));
+    if (!same)
+        return dl_error_set(err, "%s is not the file that was loaded from %s, which was "
+                            "replaced or written to meanwhile; render again once nothing "
+                            "else writes it", target, results->path);
+
+    dl_results placed_results;
+    if (dl_results_load_settings(target, &placed_results, err) != 0)
+        return -1;
+    int status = 0;
+    if (strcmp(placed_results.config_sha256, results->config_sha256) != 0)
+        status = dl_error_set(err, "%s has config_sha256 %s, but the file loaded from %s has "
+                              "%s; render again once nothing else writes it", target,
+                              placed_results.config_sha256, results->path,
+                              results->config_sha256);
+    dl_results_free(&placed_results);
+    return status;
+}
+
+/* Makes out_dir/NAME, with NAME the results file's own name, the loaded
+ * results file. Nothing is placed when it already is that file or has the
+ * same bytes. Otherwise it becomes a hard link when possible, else a copy
+ * of the source's bytes. Either way the file is checked against the
+ * loaded one (placed_check). When this call created the file, *placed
+ * receives its malloc'ed path, which a render that fails later removes
+ * again. Otherwise *placed is NULL. A file this call created and that
+ * fails the check is removed at once. */
+static int place_results(const char *results_path, const render_source *source,
+                         const dl_results *results, const char *out_dir, char **placed,
+                         dl_error *err)
+{
+    *placed = NULL;
     char *target = join_path(out_dir, base_name(results_path));
     if (target == NULL)
         return dl_error_set(err, "out of memory");
 
-    struct stat source, existing;
+    struct stat existing;
+    bool linked = false, created = false;
     int status = 0;
-    if (stat(results_path, &source) != 0) {
-        status = dl_error_set(err, "%s: cannot read: %s", results_path, strerror(errno));
-    } else if (stat(target, &existing) == 0) {
-        bool same = (source.st_dev == existing.st_dev && source.st_ino == existing.st_ino) ||
-                    (source.st_size == existing.st_size && same_contents(results_path, target));
+    if (stat(target, &existing) == 0) {
+        bool same = same_inode(&source->st, &existing) ||
+                    (S_ISREG(existing.st_mode) && existing.st_size == source->st.st_size &&
+                     same_contents(source, target));
         if (!same)
             status = dl_error_set(err, "%s: exists and is not a copy of %s; remove it or "
                                   "render into another folder", target, results_path);
-    } else if (link(results_path, target) != 0) {
+        linked = same_inode(&source->st, &existing);
+    } else if (linkat(AT_FDCWD, results_path, AT_FDCWD, target, AT_SYMLINK_FOLLOW) == 0) {
+        /* AT_SYMLINK_FOLLOW: a results path that is a symbolic link gets
+         * its file linked, not the link itself */
+        created = true;
+        linked = true;
+    } else {
         dl_log_verbose("cannot link %s to %s (%s); copying it", results_path, target,
                        strerror(errno));
-        status = copy_file(results_path, target, err);
+        status = copy_source(source, results_path, target, err);
+        created = status == 0;
     }
-    free(target);
+
+    if (status == 0)
+        status = placed_check(target, source, linked, results, err);
+    if (status != 0 && created)
+        unlink(target);
+    if (status == 0 && created)
+        *placed = target;
+    else
+        free(target);
     return status;
 }
 
@@ -355,11 +483,82 @@ static int write_figure(const char *out_dir, render_entry *entry, unsigned forma
     return status;
 }
 
+/* True when list contains path. */
+static bool path_list_has(const path_list *list, const char *path)
+{
+    for (size_t i = 0; i < list->count; i++)
+        if (strcmp(list->path[i], path) == 0)
+            return true;
+    return false;
+}
+
+/* Removes every OUT/figures/NAME.EXT of a driftlab figure name and format
+ * that this render did not write, so the folder shows only what the
+ * report describes. Examples are the PNGs of an earlier render with more
+ * formats, or the single-run figures of a run that kept attention rows.
+ * Files of other names are left alone. */
+static int remove_stale_figures(const char *out_dir, const path_list *written, dl_error *err)
+{
+    static const plot_format formats[3] = {PLOT_FORMAT_SVG, PLOT_FORMAT_PDF, PLOT_FORMAT_PNG};
+    char relative[256];
+    for (int id = 0; id < DL_FIGURE_COUNT; id++) {
+        for (int f = 0; f < 3; f++) {
+            snprintf(relative, sizeof relative, "figures/%s.%s",
+                     dl_figure_name((dl_figure_id)id), plot_format_extension(formats[f]));
+            if (path_list_has(written, relative))
+                continue;
+            char *path = join_path(out_dir, relative);
+            if (path == NULL)
+                return dl_error_set(err, "out of memory");
+            int status = 0;
+            if (unlink(path) == 0)
+                dl_log_verbose("removed %s, which this render did not draw", path);
+            else if (errno != ENOENT)
+                status = dl_error_set(err, "%s: cannot remove this figure of an earlier "
+                                      "render: %s", path, strerror(errno));
+            free(path);
+            if (status != 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
 /* ---- the whole render ---- */
 
+/* The files that state that a folder is complete, in the order they are
+ * removed: the manifest first, so that no state of the removal claims
+ * more than the folder holds. */
+static const char *const report_names[3] = {"manifest.json", "report.html", "report.pdf"};
+
+int dl_render_remove_reports(const char *out_dir, dl_error *err)
+{
+    for (size_t i = 0; i < sizeof report_names / sizeof report_names[0]; i++) {
+        char *path = join_path(out_dir, report_names[i]);
+        if (path == NULL)
+            return dl_error_set(err, "out of memory");
+        int status = 0;
+        if (unlink(path) != 0 && errno != ENOENT)
+            status = dl_error_set(err, "%s: cannot remove the report of the earlier results: "
+                                  "%s", path, strerror(errno));
+        free(path);
+        if (status != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int dl_render_check_environment(dl_error *err)
+{
+    char date[32];
+    return plot_source_date(date, sizeof date, err);
+}
+
 typedef struct {
+    render_source source;
     dl_results results;
     bool loaded;
+    char *placed;      /* the results file this render linked or copied, or NULL */
     dl_results_run run;
     bool has_run;
     render_entry entries[DL_FIGURE_COUNT];
@@ -379,9 +578,11 @@ static void state_free(render_state *state)
         dl_results_run_free(&state->run);
     if (state->loaded)
         dl_results_free(&state->results);
+    if (state->source.fd >= 0)
+        close(state->source.fd);
+    free(state->placed);
     path_list_free(&state->written);
 }
-
 /* Builds and writes every figure; single-run figures are skipped with a
  * reason when no kept run can be chosen. */
 static int draw_figures(render_state *state, const char *out_dir, unsigned formats,
@@ -442,53 +643,95 @@ static int write_report(const char *out_dir, const char *name, render_buffer *bu
     return status;
 }
 
+/* Opens and loads the results file, and checks that what was loaded is
+ * the file the descriptor holds. */
+static int load_source(render_state *state, const char *results_path, dl_error *err)
+{
+    state->source.fd = open(results_path, O_RDONLY | O_CLOEXEC);
+    int open_errno = errno;
+    if (state->source.fd >= 0 && fstat(state->source.fd, &state->source.st) != 0)
+        return dl_error_set(err, "%s: cannot read its status: %s", results_path,
+                            strerror(errno));
+    if (dl_results_load(results_path, &state->results, err) != 0)
+        return -1;
+    state->loaded = true;
+    if (state->source.fd < 0)
+        return dl_error_set(err, "%s: cannot open: %s", results_path, strerror(open_errno));
+    return source_check(&state->source, results_path, err);
+}
+
+/* Writes report.html, report.pdf and, last, manifest.json, which hashes
+ * every other file. */
+static int write_reports(render_state *state, const char *out_dir, dl_error *err)
+{
+    render_buffer html = {NULL, 0, 0, false}, pdf = {NULL, 0, 0, false};
+    render_buffer manifest = {NULL, 0, 0, false};
+    int status = render_report_html(&html, &state->results, state->entries, state->n_entries,
+                                    state->skipped, state->n_skipped, err);
+    if (status == 0)
+        status = write_report(out_dir, "report.html", &html, &state->written, err);
+    if (status == 0)
+        status = render_report_pdf(&pdf, &state->results, state->entries, state->n_entries,
+                                   state->skipped, state->n_skipped, err);
+    if (status == 0)
+        status = write_report(out_dir, "report.pdf", &pdf, &state->written, err);
+    if (status == 0)
+        status = render_manifest(&manifest, out_dir, (const char *const *)state->written.path,
+                                 state->written.count, &state->results, err);
+    if (status == 0)
+        status = write_report(out_dir, "manifest.json", &manifest, NULL, err);
+    render_buffer_free(&html);
+    render_buffer_free(&pdf);
+    render_buffer_free(&manifest);
+    return status;
+}
+
 int dl_render(const char *results_path, const char *out_dir, unsigned formats, dl_error *err)
 {
+    /* what can be checked before anything is written */
+    if (dl_render_check_environment(err) != 0 ||
+        render_check_file_name(results_path, base_name(results_path), err) != 0)
+        return -1;
+
     render_state state;
     memset(&state, 0, sizeof state);
-    if (dl_results_load(results_path, &state.results, err) != 0)
-        return -1;
-    state.loaded = true;
-    if (formats == 0)
+    state.source.fd = -1;
+    int status = load_source(&state, results_path, err);
+    if (status == 0 && formats == 0)
         formats = state.results.figures.formats;
     if (formats == 0)
         formats = DL_FORMAT_SVG | DL_FORMAT_PDF | DL_FORMAT_PNG;
 
-    char *figures_dir = join_path(out_dir, "figures");
-    int status = figures_dir != NULL ? 0 : dl_error_set(err, "out of memory");
+    /* The results file first, because a different file of its name stops
+     * the render before anything changes. Then the old reports go, so a
+     * render that fails midway leaves no report or manifest that claims
+     * the folder is complete. */
+    if (status == 0)
+        status = dl_output_folder_create(out_dir, err);
+    if (status == 0)
+        status = place_results(results_path, &state.source, &state.results, out_dir,
+                               &state.placed, err);
+    if (status == 0)
+        status = path_list_add(&state.written, base_name(results_path), err);
+    if (status == 0)
+        status = dl_render_remove_reports(out_dir, err);
+
+    char *figures_dir = status == 0 ? join_path(out_dir, "figures") : NULL;
+    if (status == 0 && figures_dir == NULL)
+        status = dl_error_set(err, "out of memory");
     if (status == 0)
         status = dl_output_folder_create(figures_dir, err);
     free(figures_dir);
     if (status == 0)
-        status = place_results(results_path, out_dir, err);
-    if (status == 0)
-        status = path_list_add(&state.written, base_name(results_path), err);
-    if (status == 0)
         status = draw_figures(&state, out_dir, formats, err);
+    if (status == 0)
+        status = remove_stale_figures(out_dir, &state.written, err);
+    if (status == 0)
+        status = write_reports(&state, out_dir, err);
 
-    /* the reports */
-    render_buffer html = {NULL, 0, 0, false}, pdf = {NULL, 0, 0, false};
-    if (status == 0)
-        status = render_report_html(&html, &state.results, state.entries, state.n_entries,
-                                    state.skipped, state.n_skipped, err);
-    if (status == 0)
-        status = write_report(out_dir, "report.html", &html, &state.written, err);
-    if (status == 0)
-        status = render_report_pdf(&pdf, &state.results, state.entries, state.n_entries, err);
-    if (status == 0)
-        status = write_report(out_dir, "report.pdf", &pdf, &state.written, err);
-    render_buffer_free(&html);
-    render_buffer_free(&pdf);
-
-    /* the manifest hashes everything above */
-    render_buffer manifest = {NULL, 0, 0, false};
-    if (status == 0)
-        status = render_manifest(&manifest, out_dir, (const char *const *)state.written.path,
-                                 state.written.count, &state.results, err);
-    if (status == 0)
-        status = write_report(out_dir, "manifest.json", &manifest, NULL, err);
-    render_buffer_free(&manifest);
-
+    /* a results file this render placed leaves with the failed render */
+    if (status != 0 && state.placed != NULL && unlink(state.placed) == 0)
+        dl_log_verbose("removed %s again, because the render failed", state.placed);
     state_free(&state);
     return status;
 }

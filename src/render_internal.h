@@ -59,11 +59,14 @@ int render_report_html(render_buffer *out, const dl_results *results,
                        const render_skipped *skipped, size_t n_skipped, dl_error *err);
 
 /* Writes report.pdf's bytes into out: one page per entry, the figure on
- * top and its caption wrapped below. The creation date follows
- * SOURCE_DATE_EPOCH as output.h describes for figure PDFs. Returns 0, or
- * -1 with err set (font, cairo or an invalid SOURCE_DATE_EPOCH). */
+ * top and its caption wrapped below, with the reason of each skipped
+ * figure under the caption of the page that follows it in figure order.
+ * The creation date follows SOURCE_DATE_EPOCH as output.h describes for
+ * figure PDFs. Returns 0, or -1 with err set (font, cairo or an invalid
+ * SOURCE_DATE_EPOCH). */
 int render_report_pdf(render_buffer *out, const dl_results *results, render_entry *entries,
-                      size_t n_entries, dl_error *err);
+                      size_t n_entries, const render_skipped *skipped, size_t n_skipped,
+                      dl_error *err);
 
 /* Writes manifest.json's text into out for the files at the n paths
  * relative to out_dir (each is read to hash it): path, size in bytes and
@@ -71,6 +74,11 @@ int render_report_pdf(render_buffer *out, const dl_results *results, render_entr
  * cannot be read. */
 int render_manifest(render_buffer *out, const char *out_dir, const char *const *paths,
                     size_t n, const dl_results *results, dl_error *err);
+
+/* Fails with err when name, the part of path (a suffix of it) that
+ * manifest.json lists, is not valid UTF-8; the message shows path with
+ * the invalid bytes as \xNN. Returns 0 otherwise. */
+int render_check_file_name(const char *path, const char *name, dl_error *err);
 
 /* Reads the whole file at path into *data (NUL-terminated, caller frees)
  * and its size into *size. Returns 0, or -1 with err set. */

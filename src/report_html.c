@@ -15,13 +15,15 @@
  *   final mean lock-in              lock_in_mean at the last step
  *   final median entropy            attention_entropy_p50 at the last step
  * Each cell shows a rounded value and carries the stored double in a
- * data-value attribute (%.17g, or "nan").
+ * data-value attribute (%.17g, or "nan"). Sweep values are shown exactly
+ * (dl_sweep_values_format), so two sweep points never read alike.
  */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "render_internal.h"
+#include "sweep_values.h"
 
 /* ---- escaping ---- */
 
@@ -122,13 +124,11 @@ static void append_key_numbers(render_buffer *out, const dl_results *results)
         render_buffer_printf(out, "<tr>");
         if (!temperature_axis) {
             double t = dl_results_value(results, DL_SWEEP_TEMPERATURE, point);
-            snprintf(shown, sizeof shown, "%g", t);
-            number_cell(out, t, shown);
+            number_cell(out, t, dl_sweep_values_format(t, shown, sizeof shown));
         }
         for (size_t a = 0; a < results->n_axes; a++) {
             double value = dl_results_value(results, results->axes[a].key, point);
-            snprintf(shown, sizeof shown, "%g", value);
-            number_cell(out, value, shown);
+            number_cell(out, value, dl_sweep_values_format(value, shown, sizeof shown));
         }
 
         size_t at = point * (size_t)results->steps + last;

@@ -2,7 +2,9 @@
  *
  * Each page is as wide as its figure and as tall as the figure plus the
  * caption set below it, wrapped to the figure's width less two outer
- * margins on each side, in the theme's font at caption_size. Captions are
+ * margins on each side, in the theme's font at caption_size. The note of
+ * a figure that was not drawn follows the caption of the next page, as
+ * report.html places it. Captions are
  * set with Pango as the plotting layer sets figure text: a font map of
  * their own, hinting off, unrounded glyph positions and 72 units per
  * inch. So the page is the same on every machine with the same fonts.
@@ -10,47 +12,18 @@
  * Metadata and reproducibility: the creator is "driftlab" and the title
  * names the config. cairo 1.16 stamps /CreationDate with the current
  * time. The date is removed unless SOURCE_DATE_EPOCH (seconds since
- * 1970-01-01 UTC) is set, and then that time is the creation date, as for
- * figure PDFs.
+ * 1970-01-01 UTC) is set and not empty, and then that time is the
+ * creation date, as for figure PDFs (plot_source_date).
  */
 #include <cairo-pdf.h>
-#include <ctype.h>
-#include <errno.h>
 #include <pango/pangocairo.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "output.h"
 #include "render_internal.h"
 #include "theme.h"
-
-/* Reads SOURCE_DATE_EPOCH into an ISO 8601 UTC date for cairo; date is
- * "" when the variable is unset. Returns -1 with err set when it is not a
- * whole number of seconds before the year 10000. */
-static int source_date(char *date, size_t size, dl_error *err)
-{
-    date[0] = '\0';
-    const char *text = getenv("SOURCE_DATE_EPOCH");
-    if (text == NULL)
-        return 0;
-
-    bool digits = text[0] != '\0';
-    for (const char *p = text; *p != '\0'; p++)
-        digits = digits && isdigit((unsigned char)*p);
-    errno = 0;
-    long long seconds = digits ? strtoll(text, NULL, 10) : -1;
-    if (!digits || errno == ERANGE || seconds > 253402300799LL)
-        return dl_error_set(err, "SOURCE_DATE_EPOCH='%s' is invalid: must be a whole number of "
-                            "seconds since 1970-01-01 UTC, before the year 10000", text);
-
-    time_t when = (time_t)seconds;
-    struct tm utc;
-    if (gmtime_r(&when, &utc) == NULL)
-        return dl_error_set(err, "SOURCE_DATE_EPOCH='%s' could not be converted to a date", text);
-    strftime(date, size, "%Y-%m-%dT%H:%M:%SZ", &utc);
-    return 0;
-}
 
 static cairo_status_t write_to_buffer(void *closure, const unsigned char *data,
                                       unsigned int length)
@@ -76,13 +49,37 @@ static PangoContext *caption_context(PangoFontMap **font_map)
     return context;
 }
 
-/* Lays out "Figure N. CAPTION" wrapped to width points. Returns the
- * layout (caller unrefs) or NULL when memory runs out. */
+/* Returns the markup of the notes that page `page` of n_entries shows
+ * for the figures that were not drawn, "" when it shows none. A skipped
+ * figure is noted on the page of the first drawn figure after it, as
+ * report.html places it, or else on the last page. The caller frees the
+ * text with g_free. */
+static char *skipped_notes(const render_entry *entries, size_t n_entries, size_t page,
+                           const render_skipped *skipped, size_t n_skipped)
+{
+    GString *notes = g_string_new(NULL);
+    for (size_t s = 0; s < n_skipped; s++) {
+        bool after_previous = page == 0 || skipped[s].id > entries[page - 1].id;
+        bool before_this = skipped[s].id < entries[page].id || page + 1 == n_entries;
+        if (!after_previous || !before_this)
+            continue;
+        char *reason = g_markup_escape_text(skipped[s].reason, -1);
+        g_string_append_printf(notes, "\n\n<b>%s</b>: %s", dl_figure_name(skipped[s].id),
+                               reason);
+        g_free(reason);
+    }
+    return g_string_free(notes, FALSE);
+}
+
+/* Lays out "Figure N. CAPTION" and the notes (markup) wrapped to width
+ * points. Returns the layout (caller unrefs) or NULL when memory runs
+ * out. */
 static PangoLayout *caption_layout(PangoContext *context, const plot_theme *theme,
-                                   size_t number, const char *caption, double width)
+                                   size_t number, const char *caption, const char *notes,
+                                   double width)
 {
     char *escaped = g_markup_escape_text(caption, -1);
-    char *markup = g_strdup_printf("<b>Figure %zu.</b> %s", number, escaped);
+    char *markup = g_strdup_printf("<b>Figure %zu.</b> %s%s", number, escaped, notes);
     g_free(escaped);
     if (markup == NULL)
         return NULL;
@@ -101,11 +98,12 @@ static PangoLayout *caption_layout(PangoContext *context, const plot_theme *them
 }
 
 int render_report_pdf(render_buffer *out, const dl_results *results, render_entry *entries,
-                      size_t n_entries, dl_error *err)
+                      size_t n_entries, const render_skipped *skipped, size_t n_skipped,
+                      dl_error *err)
 {
     const plot_theme *theme = plot_theme_slide();
     char date[32];
-    if (source_date(date, sizeof date, err) != 0)
+    if (plot_source_date(date, sizeof date, err) != 0)
         return -1;
 
     /* fail early, as figures do, when the theme's font is substituted */
@@ -136,8 +134,10 @@ int render_report_pdf(render_buffer *out, const dl_results *results, render_entr
         double margin = 2.0 * theme->outer_margin;
 
         /* the caption's height fixes the page's */
+        char *notes = skipped_notes(entries, n_entries, i, skipped, n_skipped);
         PangoLayout *layout = caption_layout(context, theme, i + 1, entries[i].built.caption,
-                                             page_width - 2.0 * margin);
+                                             notes, page_width - 2.0 * margin);
+        g_free(notes);
         if (layout == NULL) {
             status = dl_error_set(err, "out of memory setting a caption of report.pdf");
             break;

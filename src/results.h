@@ -25,6 +25,12 @@ typedef struct {
     double *values;      /* [length] */
 } dl_results_axis;
 
+/* Range of /figures png_ppi that dl_results_load accepts, pixels per
+ * inch: the range config.c accepts for [figures] png_ppi, so a file
+ * written by driftlab always passes. */
+#define DL_RESULTS_PNG_PPI_MIN 36.0
+#define DL_RESULTS_PNG_PPI_MAX 600.0
+
 /* Figure choices, from the [figures] section of the config and stored in
  * the /figures group so that render repeats them. */
 typedef struct {
@@ -73,14 +79,21 @@ typedef struct {
 /* Reads the summary-level part of the results file at path into results,
  * which owns every array and string; the file is closed again. Returns 0,
  * or -1 with err naming the file and the missing or malformed dataset or
- * attribute, and then results is zeroed with nothing allocated. A file of
- * another format_version is rejected. Free with dl_results_free. */
+ * attribute, and then results is zeroed with nothing allocated. It also
+ * rejects:
+ * - a folder, and a file of another format_version;
+ * - an unfinished run (a .partial file, say): a run not marked in
+ *   /drift/run_done, or a summary not written;
+ * - a config_text whose SHA-256 is not config_sha256;
+ * - a png_ppi outside DL_RESULTS_PNG_PPI_MIN .. DL_RESULTS_PNG_PPI_MAX.
+ * Free with dl_results_free. */
 int dl_results_load(const char *path, dl_results *results, dl_error *err);
 
 /* Like dl_results_load, but reads only the settings: root attributes,
  * model settings, axes, seeds and figure settings. summary,
  * half_life_of_median, final_lock_in and half_life stay NULL. For
- * describing a file without reading its per-point arrays. */
+ * describing a file without reading its per-point arrays, so it accepts
+ * unfinished runs and does not check config_text against config_sha256. */
 int dl_results_load_settings(const char *path, dl_results *results,
                              dl_error *err);
 

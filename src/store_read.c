@@ -10,6 +10,10 @@
  * - The sweep axes are the dimensions of /drift/run_done before its last
  *   one, seed, each named by the coordinate attached to it, as in
  *   store_info.c. Every other dataset must have the shape these give.
+ * - dl_results_load accepts only a finished file: every run_done set,
+ *   every summary written and config_text matching config_sha256.
+ *   dl_results_load_settings skips these checks, so info can describe a
+ *   .partial file.
  * - Every failure names the file, the object and what was expected.
  * - On failure nothing stays allocated or open, and the output struct is
  *   zeroed.
@@ -25,7 +29,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "digest.h"
 #include "store_internal.h"
 
 /* Maximum size in bytes, NUL included, of a dimension name. */
@@ -277,6 +283,11 @@ static int reader_open(reader *r, const char *path, dl_error *err)
     r->drift = H5I_INVALID_HID;
 
     /* Check the file before HDF5 does, for a plain message. */
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return dl_error_set(err, "%s is a folder, not a results file; give the "
+                            "results file inside it, such as %s/results.h5",
+                            path, path);
     FILE *probe = fopen(path, "rb");
     if (probe == NULL)
         return dl_error_set(err, "%s: cannot open: %s", path,
@@ -658,9 +669,12 @@ static int figures_read(const reader *r, dl_results *results,
                      figures->temperature);
         goto done;
     }
-    if (!isfinite(figures->png_ppi) || figures->png_ppi <= 0) {
+    if (!(figures->png_ppi >= DL_RESULTS_PNG_PPI_MIN
+          && figures->png_ppi <= DL_RESULTS_PNG_PPI_MAX)) {
         dl_error_set(err, "%s: /figures: attribute png_ppi is %g, expected "
-                     "a resolution > 0", path, figures->png_ppi);
+                     "a resolution from %g to %g pixels per inch, the range "
+                     "of [figures] png_ppi", path, figures->png_ppi,
+                     DL_RESULTS_PNG_PPI_MIN, DL_RESULTS_PNG_PPI_MAX);
         goto done;
     }
     status = 0;
@@ -677,6 +691,78 @@ static int axis_dims(const dl_results *results, hsize_t *dims)
     for (size_t a = 0; a < results->n_axes; a++)
         dims[a] = results->axes[a].length;
     return (int)results->n_axes;
+}
+
+/* Fails unless every element of /drift/run_done is set. A run that is not
+ * done still contains fill values, and the summaries are written only
+ * after the last run, so figures drawn from such a file would be
+ * incomplete. */
+static int runs_done_check(const reader *r, const dl_results *results,
+                           dl_error *err)
+{
+    size_t n_runs;
+    if (!size_multiply(results->n_points, results->n_seeds, &n_runs))
+        return dl_error_set(err, "%s: %zu sweep points x %zu seeds do not "
+                            "fit in memory", r->path, results->n_points,
+                            results->n_seeds);
+    uint8_t *done = malloc(n_runs);
+    if (done == NULL)
+        return dl_error_set(err, "%s: /drift/run_done: out of memory",
+                            r->path);
+
+    hsize_t dims[MAX_RANK];
+    int n_axes = axis_dims(results, dims);
+    dims[n_axes] = results->n_seeds;
+    int status = whole_read(r, "run_done", KIND_INTEGER, n_axes + 1, dims,
+                            H5T_NATIVE_UINT8, done, err);
+    size_t n_done = 0;
+    for (size_t i = 0; status == 0 && i < n_runs; i++)
+        n_done += done[i] != 0;
+    free(done);
+    if (status == 0 && n_done < n_runs)
+        status = dl_error_set(err, "%s: only %zu of %zu runs are done, so the "
+                              "figures would be incomplete; finish the run "
+                              "with driftlab run --resume", r->path, n_done,
+                              n_runs);
+    return status;
+}
+
+/* Fails when a mean over seeds is NaN. Every metric of a finished run is
+ * finite at every step, so a NaN mean is a fill value: the run stopped
+ * while it was writing the summaries, after its last run was done. */
+static int summaries_check(const dl_results *results, dl_error *err)
+{
+    size_t steps = (size_t)results->steps;
+    for (int m = 0; m < DL_METRIC_COUNT; m++) {
+        const double *mean = results->summary[m][DL_STAT_MEAN];
+        for (size_t i = 0; i < results->n_points * steps; i++)
+            if (isnan(mean[i]))
+                return dl_error_set(err, "%s: /drift/%s_mean is missing at "
+                                    "sweep point %zu, step %zu, so the "
+                                    "summaries were not all written; finish "
+                                    "the run with driftlab run --resume",
+                                    results->path,
+                                    dl_store_metric_name((dl_metric)m),
+                                    i / steps, i % steps);
+    }
+    return 0;
+}
+
+/* Fails unless config_text hashes to config_sha256, so that a report never
+ * shows a config other than the one that ran. */
+static int config_digest_check(const dl_results *results, dl_error *err)
+{
+    char digest[65];
+    if (dl_sha256_hex(results->config_text, strlen(results->config_text),
+                      digest) != 0)
+        return dl_error_set(err, "%s: computing the SHA-256 of config_text "
+                            "failed in OpenSSL", results->path);
+    if (strcmp(digest, results->config_sha256) != 0)
+        return dl_error_set(err, "%s: /: attribute config_text has SHA-256 "
+                            "%s, but attribute config_sha256 is %s; the file "
+                            "was edited or damaged, so run the config again",
+                            results->path, digest, results->config_sha256);
+    return 0;
 }
 
 /* Reads the per-point summaries, half_life_of_median, and the per-run
@@ -788,7 +874,11 @@ static int results_read(const char *path, dl_results *results, bool arrays,
             goto done;
         }
 
-    if (arrays && arrays_read(&r, results, err) != 0)
+    if (arrays
+        && (config_digest_check(results, err) != 0
+            || runs_done_check(&r, results, err) != 0
+            || arrays_read(&r, results, err) != 0
+            || summaries_check(results, err) != 0))
         goto done;
     status = 0;
 

@@ -4,7 +4,11 @@ a self-contained report.html whose key numbers equal results.h5, a
 report.pdf with one page per figure, and a manifest of every file. driftlab
 render of the same results file gives the same bytes in any folder.
 
-Needs poppler-utils (pdftotext, pdffonts, pdfinfo), numpy and h5py.
+Renders of damaged, unfinished or swapped results files must fail before
+they leave a folder that claims to be complete.
+
+Needs poppler-utils (pdftotext, pdffonts, pdfinfo), numpy, h5py and a C
+compiler (cc), which builds the shim that swaps a file during a render.
 """
 import hashlib
 import html.parser
@@ -12,6 +16,7 @@ import json
 import math
 import os
 import re
+import shutil
 import struct
 import subprocess
 import xml.etree.ElementTree as ElementTree
@@ -63,10 +68,11 @@ AXIS_TITLES = {
 }
 
 
-def config_text(temperatures, kept=2, ppi=PPI):
+def config_text(temperatures, kept=2, ppi=PPI, figures=""):
+    """The BASE config; figures adds lines to its [figures] section."""
     if isinstance(temperatures, list):
         temperatures = ", ".join(temperatures)
-    return BASE.format(temperatures=temperatures, kept=kept, ppi=ppi)
+    return BASE.format(temperatures=temperatures, kept=kept, ppi=ppi) + figures
 
 
 def run_config(ctx, name, text, *extra):
@@ -100,6 +106,16 @@ def pdf_text(path):
 def sha256_of(path):
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
+
+
+def copy_results(ctx, folder, name="results.h5"):
+    """Copy the five-temperature results file to WORKDIR/FOLDER/NAME, a
+    fresh folder, and return the copy's path."""
+    shutil.rmtree(ctx.path(folder), ignore_errors=True)
+    os.makedirs(ctx.path(folder))
+    copy = ctx.path(folder, name)
+    shutil.copyfile(os.path.join(few(ctx), "results.h5"), copy)
+    return copy
 
 
 def files_under(folder):
@@ -439,6 +455,10 @@ def test_no_kept_seed_leaves_out_single_run_figures(ctx):
     assert "keep_attention = 0" in text
     info = run_tool("pdfinfo", os.path.join(folder, "report.pdf"))
     assert re.search(rf"^Pages: +{len(FIGURES) - 2}$", info, re.MULTILINE), info
+    text = pdf_text(os.path.join(folder, "report.pdf"))
+    for name in FIGURES[:2]:
+        assert f"{name}: Not drawn" in text, f"report.pdf does not note {name}:\n{text}"
+    assert "keep_attention=0" in text, text
 
 
 # ---- the render command ----
@@ -473,6 +493,312 @@ def test_render_keeps_a_different_results_file(ctx):
     assert "results.h5" in done.stderr, done.stderr
     with open(ctx.path("occupied", "results.h5"), "rb") as f:
         assert f.read() == b"another result that must survive"
+    assert os.listdir(ctx.path("occupied")) == ["results.h5"], os.listdir(ctx.path("occupied"))
+
+
+# ---- what a render accepts ----
+
+
+def test_render_rejects_unfinished_runs(ctx):
+    for folder, name in (("unfinished", "results.h5"), ("partial", "results.h5.partial")):
+        path = copy_results(ctx, folder, name)
+        with h5py.File(path, "r+") as f:
+            f["drift/run_done"][1, 2] = 0
+        out = folder + "_out"
+        done = ctx.driftlab_run("render", path, "-o", out, check=False)
+        assert done.returncode == 1, f"{name}: exit {done.returncode}"
+        assert "only 29 of 30 runs are done, so the figures would be incomplete" \
+            in done.stderr, done.stderr
+        assert "driftlab run --resume" in done.stderr, done.stderr
+        assert files_under(ctx.path(out)) == [], files_under(ctx.path(out))
+
+        # info still describes the file
+        done = ctx.driftlab_run("info", path)
+        assert "29 of 30 runs done" in done.stdout, done.stdout
+
+
+def test_render_rejects_edited_config_text(ctx):
+    path = copy_results(ctx, "edited")
+    with h5py.File(path, "r+") as f:
+        stored = f.attrs["config_sha256"]
+        text = f.attrs["config_text"].replace("steps = 12", "steps = 13")
+        f.attrs["config_text"] = text
+    done = ctx.driftlab_run("render", path, "-o", "edited_out", check=False)
+    assert done.returncode == 1, done.returncode
+    assert hashlib.sha256(text.encode()).hexdigest() in done.stderr, done.stderr
+    assert stored in done.stderr, done.stderr
+    assert files_under(ctx.path("edited_out")) == []
+
+
+def test_render_of_folder_says_folder(ctx):
+    done = ctx.driftlab_run("render", few(ctx), "-o", "of_folder", check=False)
+    assert done.returncode == 1, done.returncode
+    assert "is a folder, not a results file" in done.stderr, done.stderr
+    assert "not an HDF5 file" not in done.stderr, done.stderr
+
+
+def test_format_rejects_empty_items(ctx):
+    results = os.path.join(few(ctx), "results.h5")
+    for text in ("svg,,png", "png,", ",png", "", " , "):
+        done = ctx.driftlab_run("render", results, "-o", "empty_format", "--format", text,
+                                check=False)
+        assert done.returncode == 2, f"{text!r}: exit {done.returncode}"
+        assert f"--format: '{text}' is invalid: item" in done.stderr, done.stderr
+        assert "is empty; list svg, pdf or png, separated by commas" in done.stderr, \
+            done.stderr
+    config = ctx.write_config("empty_format.ini", config_text(FEW))
+    done = ctx.driftlab_run("run", config, "-o", "empty_format", "--format", "png,",
+                            check=False)
+    assert done.returncode == 2, done.returncode
+    assert "item 2 is empty" in done.stderr, done.stderr
+    assert not os.path.exists(ctx.path("empty_format")), "a rejected request wrote files"
+
+
+def test_bad_source_date_epoch_stops_before_writing(ctx):
+    bad = {"SOURCE_DATE_EPOCH": "yesterday"}
+    config = ctx.write_config("bad_date.ini", config_text(FEW))
+    done = ctx.driftlab_run("run", config, "-o", "bad_date_run", check=False, env=bad)
+    assert done.returncode == 2, done.returncode
+    assert "SOURCE_DATE_EPOCH='yesterday' is invalid" in done.stderr, done.stderr
+    assert not os.path.exists(ctx.path("bad_date_run")), "run simulated anyway"
+
+    done = ctx.driftlab_run("render", os.path.join(few(ctx), "results.h5"), "-o",
+                            "bad_date_render", check=False, env=bad)
+    assert done.returncode == 2, done.returncode
+    assert "SOURCE_DATE_EPOCH" in done.stderr, done.stderr
+    assert not os.path.exists(ctx.path("bad_date_render")), "render wrote files anyway"
+
+
+def test_empty_source_date_epoch_means_unset(ctx):
+    ctx.driftlab_run("render", os.path.join(few(ctx), "results.h5"), "-o", "empty_date", "-q",
+                     env={"SOURCE_DATE_EPOCH": ""})
+    for path in ("report.pdf", "figures/lock-in.pdf"):
+        with open(ctx.path("empty_date", path), "rb") as f:
+            assert b"/CreationDate" not in f.read(), f"{path} has a date"
+
+
+# ---- the folder a render leaves ----
+
+
+def test_render_removes_figures_it_did_not_draw(ctx):
+    folder = run_config(ctx, "stale", config_text(FEW))
+    keep = [os.path.join("figures", name) for name in ("notes.txt", "lock-in.svg.orig")]
+    for relative in keep:
+        with open(os.path.join(folder, relative), "w") as f:
+            f.write("not a driftlab figure\n")
+
+    # fewer formats
+    ctx.driftlab_run("render", os.path.join(folder, "results.h5"), "--format", "svg", "-q")
+    figures = [path for path in files_under(folder) if path.startswith("figures/")]
+    expected = sorted([f"figures/{name}.svg" for name in FIGURES] + keep)
+    assert figures == expected, figures
+    with open(os.path.join(folder, "manifest.json"), encoding="utf-8") as f:
+        listed = [entry["path"] for entry in json.load(f)["files"]]
+    assert listed == [path for path in files_under(folder)
+                      if path not in keep and path != "manifest.json"], listed
+
+    # fewer figures: a run without kept seeds into the same folder
+    unkept = ctx.write_config("stale_unkept.ini", config_text(FEW, kept=0))
+    ctx.driftlab_run("run", unkept, "-o", "stale", "-q")
+    names = {os.path.splitext(os.path.basename(path))[0] for path in files_under(folder)
+             if path.startswith("figures/") and path not in keep}
+    assert names == set(FIGURES[2:]), names
+    for relative in keep:
+        assert os.path.exists(os.path.join(folder, relative)), f"{relative} was removed"
+
+
+def test_failed_render_leaves_no_report(ctx):
+    shutil.rmtree(ctx.path("broken"), ignore_errors=True)
+    shutil.copytree(few(ctx), ctx.path("broken"))
+    path = ctx.path("broken", "results.h5")
+    with h5py.File(path, "r+") as f:
+        attention = f["drift/attention"]
+        attention[...] = np.zeros(attention.shape)
+
+    # in place: the old reports and manifest must not outlive the render
+    done = ctx.driftlab_run("render", path, check=False)
+    assert done.returncode == 1, done.returncode
+    assert "hold no positive weight" in done.stderr, done.stderr
+    for name in ("manifest.json", "report.html", "report.pdf"):
+        assert not os.path.exists(ctx.path("broken", name)), f"{name} survived the failure"
+
+    # elsewhere: the results file it linked goes again
+    done = ctx.driftlab_run("render", path, "-o", "broken_out", check=False)
+    assert done.returncode == 1, done.returncode
+    assert not os.path.exists(ctx.path("broken_out", "results.h5")), \
+        "the failed render left the linked results file"
+
+
+SWAP_SHIM = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* Renames $SWAP_FROM over $SWAP_TO just before the real call, as another
+ * process could between driftlab loading a file and linking it. */
+static void swap(void)
+{
+    const char *from = getenv("SWAP_FROM"), *to = getenv("SWAP_TO");
+    if (from != NULL && to != NULL)
+        rename(from, to);
+}
+
+int linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags)
+{
+    int (*real)(int, const char *, int, const char *, int) =
+        (int (*)(int, const char *, int, const char *, int))dlsym(RTLD_NEXT, "linkat");
+    swap();
+    return real(olddirfd, oldpath, newdirfd, newpath, flags);
+}
+
+int link(const char *oldpath, const char *newpath)
+{
+    int (*real)(const char *, const char *) =
+        (int (*)(const char *, const char *))dlsym(RTLD_NEXT, "link");
+    swap();
+    return real(oldpath, newpath);
+}
+"""
+
+
+def test_render_never_places_another_file(ctx):
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    assert compiler, "no C compiler for the link shim: apt-get install gcc"
+    source = ctx.write_config("swap_shim.c", SWAP_SHIM)
+    shim = ctx.path("swap_shim.so")
+    run_tool(compiler, "-shared", "-fPIC", "-o", shim, source, "-ldl")
+
+    # the other file has the same config, so only its bytes tell it apart
+    path = copy_results(ctx, "swapped")
+    other = ctx.path("swapped", "other.h5")
+    shutil.copyfile(path, other)
+    with h5py.File(other, "r+") as f:
+        f["drift/lock_in_mean"][0, -1] = 0.5
+    env = {
+        "LD_PRELOAD": shim,
+        "SWAP_FROM": other,
+        "SWAP_TO": path,
+        # an AddressSanitizer build must accept a library loaded before it
+        "ASAN_OPTIONS": ":".join(filter(None, [os.environ.get("ASAN_OPTIONS"),
+                                               "verify_asan_link_order=0"])),
+    }
+    done = ctx.driftlab_run("render", path, "-o", "swapped_out", check=False, env=env)
+    assert not os.path.exists(other), "the shim did not swap the files"
+    assert done.returncode == 1, f"exit {done.returncode}:\n{done.stderr}"
+    assert "is not the file that was loaded" in done.stderr, done.stderr
+    assert not os.path.exists(ctx.path("swapped_out", "results.h5")), \
+        "the other results file was left in the folder"
+    assert not os.path.exists(ctx.path("swapped_out", "manifest.json"))
+
+
+def test_manifest_rejects_names_that_are_not_utf8(ctx):
+    path = os.path.join(os.fsencode(ctx.path("latin1")), b"caf\xe9.h5")  # Latin-1 bytes
+    os.rename(copy_results(ctx, "latin1"), path)
+    done = subprocess.run([ctx.driftlab, "render", path, "-o", "latin1_out"], cwd=ctx.workdir,
+                          capture_output=True, stdin=subprocess.DEVNULL, timeout=600)
+    assert done.returncode == 1, done.returncode
+    assert b"caf\\xE9.h5: the file name is not valid UTF-8" in done.stderr, done.stderr
+    assert files_under(ctx.path("latin1_out")) == [], files_under(ctx.path("latin1_out"))
+
+
+def test_manifest_escapes_control_characters(ctx):
+    name = "tab\there\x7f.h5"
+    path = copy_results(ctx, "control", name)
+    ctx.driftlab_run("render", path, "-o", "control_out", "-q")
+    with open(ctx.path("control_out", "manifest.json"), "rb") as f:
+        raw = f.read()
+    assert b"\t" not in raw, raw[:400]
+    assert b"\x7f" not in raw, raw[:400]
+    listed = [entry["path"] for entry in json.loads(raw.decode("utf-8"))["files"]]
+    assert name in listed, listed
+
+
+# ---- labels ----
+
+
+def test_svg_images_render_pixelated(ctx):
+    folder = few(ctx)
+    for name in ("attention-heatmap", "prompt-attention-map"):
+        root = ElementTree.parse(os.path.join(folder, "figures", f"{name}.svg")).getroot()
+        images = root.findall(".//{http://www.w3.org/2000/svg}image")
+        assert images, f"{name}.svg has no <image>"
+        for image in images:
+            assert "image-rendering:pixelated" in image.get("style", ""), image.attrib.keys()
+            assert image.get("image-rendering") == "optimizeSpeed", image.attrib.keys()
+    _, text = parse_report(folder)
+    tags = re.findall(r"<image\s[^>]*>", text)
+    assert tags, "report.html has no <image>"
+    for tag in tags:
+        assert 'style="image-rendering:pixelated"' in tag, tag[:120]
+        assert 'image-rendering="optimizeSpeed"' in tag, tag[:120]
+
+
+def test_positions_past_99999_are_whole_numbers(ctx):
+    config = ctx.write_config("long_prompt.ini", """\
+[experiment]
+seed = 3
+seeds = 1
+formats = pdf
+
+[drift]
+clusters = 2
+tokens_per_cluster = 2
+d_model = 4
+prompt_length = 100000
+steps = 2
+keep_attention = 1
+
+[figures]
+png_ppi = 36
+strip_steps = 1
+""")
+    ctx.driftlab_run("run", config, "-o", "long_prompt", "-q")
+    strip = pdf_text(ctx.path("long_prompt", "figures", "token-strip.pdf")).split()
+    assert "100000" in strip and "100001" in strip, strip
+    # scaled by 10^5 they would read 0.99999, 1.00000, 1.00001
+    assert not [word for word in strip if re.fullmatch(r"0\.9{4,}\d*|1\.0{4,}\d*", word)], strip
+    heatmap = pdf_text(ctx.path("long_prompt", "figures", "attention-heatmap.pdf"))
+    assert "\u00d710" not in heatmap, f"scaled position labels:\n{heatmap}"
+    assert "100000" in heatmap.split(), heatmap
+
+
+def test_close_temperatures_get_distinct_labels(ctx):
+    temperatures = ["1", "1.00001", "1.00002"]
+    folder = run_config(ctx, "close", config_text(temperatures,
+                                                  figures="temperature = 1.00001\n"))
+    for name in ("prompt-attention", "attention-entropy"):
+        text = pdf_text(os.path.join(folder, "figures", f"{name}.pdf"))
+        for t in temperatures:
+            assert re.search(rf"T={re.escape(t)}( |$)", text), f"{name}: no T = {t} in:\n{text}"
+    words = pdf_text(os.path.join(folder, "figures", "prompt-attention-map.pdf")).split()
+    for t in temperatures:
+        assert t in words, f"map row {t} not in {words}"
+    for name in ("token-strip", "attention-heatmap"):
+        text = pdf_text(os.path.join(folder, "figures", f"{name}.pdf"))
+        assert "T=1.00001, seed 0" in text, f"{name}: run not named in:\n{text}"
+    _, html_text = parse_report(folder)
+    assert "from 1 to 1.00002" in html_text, "captions do not name the end temperatures"
+    cells = re.findall(r'<td data-value="[^"]*">([^<]*)</td>', html_text)
+    for t in temperatures:
+        assert t in cells, f"key numbers do not show {t}: {cells[:12]}"
+
+
+# ---- messages ----
+
+
+def test_run_message_says_one_thread(ctx):
+    config = ctx.write_config("one_thread.ini", config_text(["0"]))
+    done = ctx.driftlab_run("run", config, "-o", "one_thread", "-j", "1", "--no-render")
+    assert " on 1 thread\n" in done.stderr, done.stderr
+
+
+def test_messages_name_paths_without_double_slash(ctx):
+    done = ctx.driftlab_run("render", os.path.join(few(ctx), "results.h5"), "-o",
+                            "slashed//")
+    assert "slashed/report.html" in done.stderr, done.stderr
+    assert "//" not in done.stderr, done.stderr
 
 
 if __name__ == "__main__":

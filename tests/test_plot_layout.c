@@ -10,6 +10,7 @@
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -225,6 +226,70 @@ static void x_tick_labels_never_overlap(void **state)
     plot_figure_free(figure);
 }
 
+/* Lays out a one-panel figure whose x axis, without a title, spans
+ * [lo, hi]; integer marks it as counting whole units. */
+static plot_figure *untitled_x_figure(double lo, double hi, bool integer, plot_panel **panel_out)
+{
+    dl_error err = {""};
+    plot_figure *figure = plot_figure_new(400.0, 200.0, 1, 1, plot_theme_slide(), &err);
+    plot_panel *panel = plot_figure_add_panel(figure, 0, 0, 1, 1, &err);
+    assert_non_null(panel);
+    const double x[2] = {lo, hi}, y[2] = {0.0, 1.0};
+    assert_int_equal(plot_panel_add_line(panel, x, y, 2, plot_style_category(0), NULL, &err), 0);
+    assert_int_equal(plot_panel_set_limits(panel, PLOT_X, lo, hi, &err), 0);
+    if (integer)
+        plot_panel_set_integer_ticks(panel, PLOT_X);
+    if (plot_figure_layout(figure, &err) != 0)
+        fail_msg("layout of [%g, %g] failed: %s", lo, hi, err.message);
+    *panel_out = panel;
+    return figure;
+}
+
+static void integer_axis_labels_positions_in_full(void **state)
+{
+    (void)state;
+    plot_panel *panel;
+    plot_figure *figure = untitled_x_figure(99997.5, 100001.5, true, &panel);
+    const plot_ticks *ticks = plot_panel_ticks(panel, PLOT_X);
+    assert_int_equal(ticks->exponent, 0);
+    assert_true(ticks->count >= 2);
+    for (size_t i = 0; i < ticks->count; i++) {
+        char expected[32];
+        snprintf(expected, sizeof expected, "%.0f", ticks->value[i]);
+        assert_string_equal(ticks->label[i], expected);
+        assert_true(ticks->value[i] == floor(ticks->value[i]));
+    }
+    plot_figure_free(figure);
+
+    /* a single step: the one tick 0, no fractions round it */
+    figure = untitled_x_figure(-0.5, 0.5, true, &panel);
+    ticks = plot_panel_ticks(panel, PLOT_X);
+    assert_int_equal(ticks->count, 1);
+    assert_string_equal(ticks->label[0], "0");
+    plot_figure_free(figure);
+}
+
+static void untitled_scaled_axis_keeps_factor(void **state)
+{
+    (void)state;
+    plot_panel *plain_panel, *scaled_panel;
+    plot_figure *plain = untitled_x_figure(0.0, 12345.0, false, &plain_panel);
+    plot_figure *scaled = untitled_x_figure(0.0, 123456.0, false, &scaled_panel);
+    assert_int_equal(plot_panel_ticks(plain_panel, PLOT_X)->exponent, 0);
+    assert_int_equal(plot_panel_ticks(scaled_panel, PLOT_X)->exponent, 5);
+
+    /* the x10^5 factor takes a title line below the tick labels */
+    const plot_theme *theme = plot_theme_slide();
+    double width, height;
+    dl_error err = {""};
+    assert_int_equal(plot_text_measure(theme, "\xc3\x97" "10<sup>5</sup>", theme->axis_title_size,
+                                       &width, &height, &err), 0);
+    double lost = plot_panel_area(plain_panel).height - plot_panel_area(scaled_panel).height;
+    assert_float_equal(lost, theme->label_pad + height, 1e-6);
+    plot_figure_free(plain);
+    plot_figure_free(scaled);
+}
+
 static void layout_fails_without_room(void **state)
 {
     (void)state;
@@ -386,6 +451,15 @@ static void png_size_follows_ppi(void **state)
     assert_int_equal(h, 1125);
     assert_int_equal(plot_png_size(720.0, 540.0, 5.0, &w, &h, &err), -1);
     assert_non_null(strstr(err.message, "ppi"));
+
+    /* the range of the [figures] key png_ppi, the same in every message */
+    assert_int_equal(plot_png_size(720.0, 540.0, 36.0, &w, &h, &err), 0);
+    assert_int_equal(plot_png_size(720.0, 540.0, 600.0, &w, &h, &err), 0);
+    static const double outside[] = {35.0, 30.0, 601.0, 2400.0};
+    for (size_t i = 0; i < sizeof outside / sizeof outside[0]; i++) {
+        assert_int_equal(plot_png_size(720.0, 540.0, outside[i], &w, &h, &err), -1);
+        assert_non_null(strstr(err.message, "must be from 36 to 600 pixels per inch"));
+    }
 }
 
 int main(void)
@@ -402,6 +476,8 @@ int main(void)
         cmocka_unit_test(long_tick_label_widens_left_margin),
         cmocka_unit_test(stacked_panels_share_left_edge),
         cmocka_unit_test(x_tick_labels_never_overlap),
+        cmocka_unit_test(integer_axis_labels_positions_in_full),
+        cmocka_unit_test(untitled_scaled_axis_keeps_factor),
         cmocka_unit_test(layout_fails_without_room),
         cmocka_unit_test(log_axis_rejects_zero_data),
         cmocka_unit_test(panels_reject_overlapping_cells),

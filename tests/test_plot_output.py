@@ -120,6 +120,22 @@ def test_invalid_source_date_epoch_fails(ctx):
     assert not os.path.exists(os.path.join(folder, "demo.pdf")), "a PDF was written anyway"
 
 
+def test_empty_source_date_epoch_means_unset(ctx):
+    folder, _ = ctx.render({"SOURCE_DATE_EPOCH": ""})
+    with open(os.path.join(folder, "demo.pdf"), "rb") as f:
+        assert b"/CreationDate" not in f.read(), "an empty SOURCE_DATE_EPOCH gave a date"
+
+
+def test_svg_images_render_pixelated(ctx):
+    folder, _ = ctx.first()
+    root = ElementTree.parse(os.path.join(folder, "demo.svg")).getroot()
+    images = root.findall(".//{http://www.w3.org/2000/svg}image")
+    assert images, "the demo's heat map and colour bar left no <image> in demo.svg"
+    for image in images:
+        assert image.get("style") == "image-rendering:pixelated", image.attrib.keys()
+        assert image.get("image-rendering") == "optimizeSpeed", image.attrib.keys()
+
+
 def test_svg_parses(ctx):
     folder, _ = ctx.first()
     root = ElementTree.parse(os.path.join(folder, "demo.svg")).getroot()
@@ -167,6 +183,7 @@ def test_source_date_epoch_is_reproducible(ctx):
 TESTS = [test_demo_writes_all_formats, test_pdf_text_has_titles_and_ticks,
          test_pdf_fonts_are_embedded, test_pdf_has_no_creation_date_by_default,
          test_pdf_takes_source_date_epoch, test_invalid_source_date_epoch_fails,
+         test_empty_source_date_epoch_means_unset, test_svg_images_render_pixelated,
          test_svg_parses, test_png_size_follows_ppi, test_second_run_is_byte_identical,
          test_source_date_epoch_is_reproducible]
 

@@ -213,6 +213,73 @@ static void linear_rejects_overflowing_range(void **state)
     assert_non_null(strstr(err.message, "too wide"));
 }
 
+/* ---- integer ---- */
+
+static void integer_labels_are_never_scaled(void **state)
+{
+    (void)state;
+    plot_ticks ticks;
+    dl_error err;
+    assert_int_equal(plot_ticks_integer(&ticks, 0.0, 123456.0, PLOT_RANGE_NICE, 8, &err), 0);
+    assert_int_equal(ticks.exponent, 0);
+    assert_string_equal(ticks.label[1], "20000");
+    assert_true(ticks.value[1] == 20000.0);
+    for (size_t i = 0; i < ticks.count; i++)
+        assert_null(strchr(ticks.label[i], '.'));
+}
+
+static void integer_positions_past_99999(void **state)
+{
+    (void)state;
+    plot_ticks ticks;
+    dl_error err;
+    assert_int_equal(plot_ticks_integer(&ticks, 99997.5, 100001.5, PLOT_RANGE_EXACT, 8, &err),
+                     0);
+    static const char *const labels[] = {"99998", "99999", "100000", "100001"};
+    assert_labels(&ticks, labels, 4);
+    assert_int_equal(ticks.exponent, 0);
+    assert_true(ticks.value[2] == 100000.0);
+}
+
+static void integer_steps_are_whole(void **state)
+{
+    (void)state;
+    plot_ticks ticks;
+    dl_error err;
+
+    /* one step: a heat map row from -0.5 to 0.5 gets the tick 0 alone */
+    assert_int_equal(plot_ticks_integer(&ticks, -0.5, 0.5, PLOT_RANGE_EXACT, 8, &err), 0);
+    static const char *const one[] = {"0"};
+    assert_labels(&ticks, one, 1);
+
+    /* three steps: 0, 1, 2 and nothing between */
+    assert_int_equal(plot_ticks_integer(&ticks, -0.5, 2.5, PLOT_RANGE_EXACT, 8, &err), 0);
+    static const char *const three[] = {"0", "1", "2"};
+    assert_labels(&ticks, three, 3);
+    assert_true(ticks.step == 1.0);
+
+    /* a padded single value */
+    assert_int_equal(plot_ticks_integer(&ticks, 0.0, 0.0, PLOT_RANGE_NICE, 8, &err), 0);
+    for (size_t i = 0; i < ticks.count; i++)
+        assert_true(ticks.value[i] == floor(ticks.value[i]));
+
+    /* every budget keeps whole steps; 2.5 is never one */
+    for (size_t budget = 3; budget <= 12; budget++) {
+        assert_int_equal(plot_ticks_integer(&ticks, 0.0, 7.0, PLOT_RANGE_NICE, budget, &err), 0);
+        assert_true(ticks.step >= 1.0);
+        assert_true(ticks.step == floor(ticks.step));
+    }
+}
+
+static void integer_rejects_range_without_integer(void **state)
+{
+    (void)state;
+    plot_ticks ticks;
+    dl_error err;
+    assert_int_equal(plot_ticks_integer(&ticks, 0.2, 0.8, PLOT_RANGE_EXACT, 8, &err), -1);
+    assert_non_null(strstr(err.message, "[0.2, 0.8]"));
+}
+
 /* ---- log ---- */
 
 static void log_milli_to_kilo_has_decades(void **state)
@@ -323,6 +390,10 @@ int main(void)
         cmocka_unit_test(linear_rejects_reversed_range),
         cmocka_unit_test(linear_rejects_tiny_budget),
         cmocka_unit_test(linear_rejects_overflowing_range),
+        cmocka_unit_test(integer_labels_are_never_scaled),
+        cmocka_unit_test(integer_positions_past_99999),
+        cmocka_unit_test(integer_steps_are_whole),
+        cmocka_unit_test(integer_rejects_range_without_integer),
         cmocka_unit_test(log_milli_to_kilo_has_decades),
         cmocka_unit_test(log_one_decade_labels_1_2_5),
         cmocka_unit_test(log_few_decades_get_2_5_minor),

@@ -8,9 +8,10 @@
  * and computes the statistics over seeds in this file. The tests compare
  * what the reader returns with those runs and statistics.
  *
- * Broken files (missing file, not HDF5, a missing dataset, another format
- * version, no /figures) are made with HDF5 directly and must give errors
- * that name the file and the object.
+ * Broken files are made with HDF5 directly and must give errors that name
+ * the file and the object. They are a missing file, not HDF5, a missing
+ * dataset, another format version, no /figures, a run not done, a
+ * summary not written, an edited config_text and png_ppi out of range.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -28,6 +29,7 @@
 #include <hdf5.h>
 
 #include "config.h"
+#include "digest.h"
 #include "drift.h"
 #include "results.h"
 #include "sweep.h"
@@ -199,7 +201,8 @@ static int group_teardown(void **state)
     fixture *f = *state;
     static const char *const names[] = {
         "results.h5", "plain.h5", "not_hdf5.h5", "no_summary.h5",
-        "version_2.h5", "no_figures.h5",
+        "version_2.h5", "no_figures.h5", "unfinished.h5", "no_mean.h5",
+        "edited_config.h5", "ppi_1200.h5", "ppi_20.h5",
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         char path[160];
@@ -725,6 +728,138 @@ static void missing_figures_group_is_named(void **state)
                            NULL);
 }
 
+/* Copies the results file to folder/name and opens the copy for
+ * writing. */
+static hid_t open_copy(const fixture *f, const char *name, char *path,
+                       size_t size)
+{
+    copy_results(f, name, path, size);
+    hid_t file = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    assert_true(file >= 0);
+    return file;
+}
+
+/* Overwrites the first element of dataset name with *value, read as
+ * memory_type. */
+static void first_element_write(hid_t file, const char *name,
+                                hid_t memory_type, const void *value)
+{
+    hid_t dataset = H5Dopen2(file, name, H5P_DEFAULT);
+    assert_true(dataset >= 0);
+    hid_t space = H5Dget_space(dataset);
+    int rank = H5Sget_simple_extent_ndims(space);
+    assert_true(rank >= 1);
+    hsize_t start[H5S_MAX_RANK] = {0}, count[H5S_MAX_RANK];
+    for (int d = 0; d < rank; d++)
+        count[d] = 1;
+    assert_true(H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL,
+                                    count, NULL) >= 0);
+    hsize_t one = 1;
+    hid_t memory = H5Screate_simple(1, &one, NULL);
+    assert_true(H5Dwrite(dataset, memory_type, memory, space, H5P_DEFAULT,
+                         value) >= 0);
+    H5Sclose(memory);
+    H5Sclose(space);
+    H5Dclose(dataset);
+}
+
+static void unfinished_run_is_rejected(void **state)
+{
+    fixture *f = *state;
+    char path[160];
+    hid_t file = open_copy(f, "unfinished.h5", path, sizeof path);
+    const uint8_t not_done = 0;
+    first_element_write(file, "drift/run_done", H5T_NATIVE_UINT8, &not_done);
+    H5Fclose(file);
+
+    assert_load_fails_with(path, path, "only 17 of 18 runs are done, so the "
+                           "figures would be incomplete",
+                           "driftlab run --resume", NULL);
+
+    /* info describes unfinished files */
+    dl_results r;
+    dl_error err;
+    assert_int_equal(dl_results_load_settings(path, &r, &err), 0);
+    dl_results_free(&r);
+}
+
+static void unwritten_summary_is_rejected(void **state)
+{
+    fixture *f = *state;
+    char path[160];
+    hid_t file = open_copy(f, "no_mean.h5", path, sizeof path);
+    const double fill = NAN;
+    first_element_write(file, "drift/lock_in_mean", H5T_NATIVE_DOUBLE,
+                        &fill);
+    H5Fclose(file);
+
+    assert_load_fails_with(path, path, "/drift/lock_in_mean is missing at "
+                           "sweep point 0, step 0",
+                           "driftlab run --resume", NULL);
+}
+
+static void edited_config_text_is_rejected(void **state)
+{
+    fixture *f = *state;
+    char path[160];
+    hid_t file = open_copy(f, "edited_config.h5", path, sizeof path);
+    static const char edited[] = "[drift]\nsteps = 99\n";
+    assert_true(H5Adelete(file, "config_text") >= 0);
+    hid_t type = H5Tcopy(H5T_C_S1);
+    assert_true(H5Tset_size(type, H5T_VARIABLE) >= 0);
+    assert_true(H5Tset_cset(type, H5T_CSET_UTF8) >= 0);
+    hid_t space = H5Screate(H5S_SCALAR);
+    hid_t attribute = H5Acreate2(file, "config_text", type, space,
+                                 H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(attribute >= 0);
+    const char *text = edited;
+    assert_true(H5Awrite(attribute, type, &text) >= 0);
+    H5Aclose(attribute);
+    H5Sclose(space);
+    H5Tclose(type);
+    H5Fclose(file);
+
+    char edited_digest[65];
+    assert_int_equal(dl_sha256_hex(edited, strlen(edited), edited_digest), 0);
+    assert_load_fails_with(path, path, edited_digest,
+                           f->results.config_sha256, NULL);
+}
+
+static void png_ppi_outside_range_is_rejected(void **state)
+{
+    fixture *f = *state;
+    static const struct {
+        const char *name;
+        double ppi;
+        const char *shown;
+    } cases[] = {
+        {"ppi_1200.h5", 1200.0, "png_ppi is 1200"},
+        {"ppi_20.h5", 20.0, "png_ppi is 20"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char path[160];
+        hid_t file = open_copy(f, cases[i].name, path, sizeof path);
+        hid_t group = H5Gopen2(file, "figures", H5P_DEFAULT);
+        hid_t attribute = H5Aopen(group, "png_ppi", H5P_DEFAULT);
+        assert_true(attribute >= 0);
+        assert_true(H5Awrite(attribute, H5T_NATIVE_DOUBLE, &cases[i].ppi)
+                    >= 0);
+        H5Aclose(attribute);
+        H5Gclose(group);
+        H5Fclose(file);
+
+        assert_load_fails_with(path, path, "/figures", cases[i].shown,
+                               "from 36 to 600 pixels per inch", NULL);
+    }
+}
+
+static void folder_is_named_as_folder(void **state)
+{
+    fixture *f = *state;
+    assert_load_fails_with(f->folder, f->folder, "is a folder, not a "
+                           "results file", NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -745,6 +880,11 @@ int main(void)
         cmocka_unit_test(missing_summary_dataset_is_named),
         cmocka_unit_test(other_format_version_is_rejected),
         cmocka_unit_test(missing_figures_group_is_named),
+        cmocka_unit_test(unfinished_run_is_rejected),
+        cmocka_unit_test(unwritten_summary_is_rejected),
+        cmocka_unit_test(edited_config_text_is_rejected),
+        cmocka_unit_test(png_ppi_outside_range_is_rejected),
+        cmocka_unit_test(folder_is_named_as_folder),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -41,9 +41,12 @@ int dl_figure_attention_heatmap(const dl_results *results,
                             results->path, choice->point, choice->kept_index);
     }
 
-    char temperature[32], seed[32], title[160];
-    fig_number(dl_results_value(results, DL_SWEEP_TEMPERATURE, choice->point), temperature,
-               sizeof temperature);
+    char temperature[40], seed[32], title[160];
+    if (fig_point_temperature_text(results, choice->point, temperature, sizeof temperature,
+                                   err) != 0) {
+        free(values);
+        return -1;
+    }
     snprintf(seed, sizeof seed, "%lld", (long long)results->seeds[choice->kept_index]);
     snprintf(title, sizeof title, "Attention migration in one run (<i>T</i> = %s, seed %s)",
              temperature, seed);
@@ -65,8 +68,11 @@ int dl_figure_attention_heatmap(const dl_results *results,
                                 "Attention weight (%)", err) != 0 ||
         plot_panel_add_vline(panel, prompt - 0.5, "generated \xe2\x86\x92", err) != 0)
         status = -1;
-    if (status == 0)
+    if (status == 0) {
         plot_panel_set_grid(panel, PLOT_Y, 0);
+        plot_panel_set_integer_ticks(panel, PLOT_X);
+        plot_panel_set_integer_ticks(panel, PLOT_Y);
+    }
     free(values);
 
     if (status == 0) {

@@ -14,6 +14,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sweep_values.h"
+
+/* Fewest significant digits of a temperature label; more are used only
+ * where fewer would show two temperatures alike. */
+#define TEMPERATURE_DIGITS_MIN 4
+
+/* %.17g writes distinct text for any two distinct doubles. */
+#define TEMPERATURE_DIGITS_MAX 17
+
 /* A [figures] temperature within this relative distance of an axis value
  * selects that value; the config accepts the same tolerance. */
 #define TEMPERATURE_TOLERANCE 1e-9
@@ -151,6 +160,42 @@ int fig_points_by_temperature(const dl_results *results, fig_points *points, dl_
             points->point[j - 1] = p;
         }
     }
+
+    /* Rounding to d digits keeps the order, so when no two neighbours
+     * round alike, no two temperatures do. */
+    points->digits = TEMPERATURE_DIGITS_MIN;
+    for (size_t i = 1; i < points->count && points->digits < TEMPERATURE_DIGITS_MAX; i++) {
+        char below[40], above[40];
+        snprintf(below, sizeof below, "%.*g", points->digits, points->temperature[i - 1]);
+        snprintf(above, sizeof above, "%.*g", points->digits, points->temperature[i]);
+        if (strcmp(below, above) == 0) {
+            points->digits++;
+            i = 0; /* check every pair again at the new precision */
+        }
+    }
+    return 0;
+}
+
+const char *fig_temperature_text(const fig_points *points, double t, char *buffer,
+                                 size_t size)
+{
+    char rounded[40];
+    snprintf(rounded, sizeof rounded, "%.*g", points->digits, t);
+    if (strtod(rounded, NULL) == t)
+        return dl_sweep_values_format(t, buffer, size);
+    snprintf(buffer, size, "%s", rounded);
+    return buffer;
+}
+
+int fig_point_temperature_text(const dl_results *results, size_t point, char *buffer,
+                               size_t size, dl_error *err)
+{
+    fig_points points;
+    if (fig_points_by_temperature(results, &points, err) != 0)
+        return -1;
+    fig_temperature_text(&points, dl_results_value(results, DL_SWEEP_TEMPERATURE, point),
+                         buffer, size);
+    fig_points_free(&points);
     return 0;
 }
 
@@ -164,13 +209,14 @@ void fig_points_free(fig_points *points)
 size_t fig_append_fixed_axes(fig_text *text, const dl_results *results)
 {
     size_t shown = 0;
-    char number[32];
+    char number[40];
     for (size_t a = 0; a < results->n_axes; a++) {
         if (results->axes[a].key == DL_SWEEP_TEMPERATURE)
             continue;
         fig_text_append(text, "%s%s = %s", shown > 0 ? ", " : "",
                         dl_sweep_key_name(results->axes[a].key),
-                        fig_number(results->axes[a].values[0], number, sizeof number));
+                        dl_sweep_values_format(results->axes[a].values[0], number,
+                                               sizeof number));
         shown++;
     }
     return shown;
@@ -178,11 +224,12 @@ size_t fig_append_fixed_axes(fig_text *text, const dl_results *results)
 
 void fig_append_sweep_note(fig_text *text, const dl_results *results, const fig_points *points)
 {
-    char number[32];
+    char number[40];
     if (!points->swept)
         fig_text_append(text, " Temperature is not swept, so the figure shows the one "
                         "temperature T = %s.",
-                        fig_number(points->temperature[0], number, sizeof number));
+                        fig_temperature_text(points, points->temperature[0], number,
+                                             sizeof number));
 
     size_t others = results->n_axes - (points->swept ? 1 : 0);
     if (others > 0) {
@@ -199,7 +246,7 @@ int dl_figures_choose_run(const dl_results *results, dl_figure_run_choice *choic
                           dl_error *err)
 {
     const dl_figure_settings *settings = &results->figures;
-    char number[32];
+    char number[40];
 
     /* the temperature: an axis value or the single stored value */
     size_t index[DL_SWEEP_COUNT] = {0};
@@ -222,7 +269,8 @@ int dl_figures_choose_run(const dl_results *results, dl_figure_run_choice *choic
         return dl_error_set(err, "%s: /figures temperature %s is not a temperature of the "
                             "sweep; run the config again so that [figures] temperature is "
                             "checked", results->path,
-                            fig_number(settings->temperature, number, sizeof number));
+                            dl_sweep_values_format(settings->temperature, number,
+                                                   sizeof number));
 
     /* the seed must be a kept seed, one of the first n_kept */
     if (results->n_kept == 0)

@@ -32,7 +32,9 @@ char *fig_text_take(fig_text *text, dl_error *err);
 void fig_text_free(fig_text *text);
 
 /* Writes value for a label: %.4g, so 0.30000000000000004 reads 0.3.
- * Returns buffer. */
+ * Returns buffer. For measured values only: a sweep value such as a
+ * temperature takes fig_temperature_text or dl_sweep_values_format, which
+ * never merge two values into one text. */
 const char *fig_number(double value, char *buffer, size_t size);
 
 /* ---- sweep points ---- */
@@ -44,6 +46,7 @@ typedef struct {
     double *temperature; /* [count] */
     size_t *point;       /* [count] */
     bool swept;          /* temperature is a sweep axis */
+    int digits;          /* significant digits of fig_temperature_text */
 } fig_points;
 
 /* Fills points for results. Returns 0, or -1 with err set when memory
@@ -51,12 +54,28 @@ typedef struct {
 int fig_points_by_temperature(const dl_results *results, fig_points *points, dl_error *err);
 void fig_points_free(fig_points *points);
 
+/* Writes temperature t (one of points) for a label, legend entry, title
+ * or caption: its shortest exact text (dl_sweep_values_format) when that
+ * has at most points->digits significant digits, else t rounded to
+ * points->digits. digits is the least number from 4 up that keeps every
+ * temperature of points apart, so 1, 1.00001 and 1.00002 read as such
+ * and 0.1778279410038923 reads 0.1778. Returns buffer. */
+const char *fig_temperature_text(const fig_points *points, double t, char *buffer,
+                                 size_t size);
+
+/* Writes the temperature of sweep point point as fig_temperature_text
+ * does for the temperatures of results. Returns 0, or -1 with err set
+ * when memory runs out. */
+int fig_point_temperature_text(const dl_results *results, size_t point, char *buffer,
+                               size_t size, dl_error *err);
+
 /* Returns the point whose axis a has index index[a] for every axis. */
 size_t fig_point_of(const dl_results *results, const size_t *index);
 
 /* Appends "top_p = 0.8, gain = 5" for the sweep axes other than
- * temperature, at their first value, or nothing when there are none.
- * Returns the number of axes appended. */
+ * temperature, at their first value written exactly
+ * (dl_sweep_values_format), or nothing when there are none. Returns the
+ * number of axes appended. */
 size_t fig_append_fixed_axes(fig_text *text, const dl_results *results);
 
 /* Appends the sentence about the fixed sweep axes of the multi-run

@@ -40,7 +40,11 @@ static int lock_in_stats(const dl_results *results, const fig_points *points, do
 
 /* Computes the x range: the temperatures with 5 % of their span on each
  * side, so that the end markers are not clipped, or +-0.5 round a single
- * temperature. */
+ * temperature.
+ * NOTE: the temperature axis is linear here, as on the colour bar of the
+ * line figures and the prompt attention map beyond 8 temperatures, so a
+ * log-spaced or uneven sweep (0.01:10:9:log) crowds its low temperatures
+ * into a corner. */
 static void temperature_limits(const fig_points *points, double *lo, double *hi)
 {
     double min = points->temperature[0], max = points->temperature[0];
@@ -112,7 +116,7 @@ int dl_figure_lock_in(const dl_results *results, const plot_theme *theme, dl_fig
         plot_panel_set_legend(panel, PLOT_LEGEND_OUTSIDE_RIGHT);
 
     if (status == 0) {
-        char first[32], last[32], lowest[32];
+        char first[40], last[40], lowest[32];
         fig_text_append(&caption, "Lock-in after the last step: the share of the %d generated "
                         "tokens that fall in the most frequent cluster among them, against the "
                         "temperature. Points: median over %zu seeds; vertical segments: 10th "
@@ -123,8 +127,10 @@ int dl_figure_lock_in(const dl_results *results, const plot_theme *theme, dl_fig
                         fig_number(floor_value, lowest, sizeof lowest), results->clusters);
         if (points.swept)
             fig_text_append(&caption, " Temperatures from %s to %s.",
-                            fig_number(points.temperature[0], first, sizeof first),
-                            fig_number(points.temperature[n - 1], last, sizeof last));
+                            fig_temperature_text(&points, points.temperature[0], first,
+                                                 sizeof first),
+                            fig_temperature_text(&points, points.temperature[n - 1], last,
+                                                 sizeof last));
         fig_append_sweep_note(&caption, results, &points);
         status = fig_finish(figure, &caption, out, err);
         figure = NULL;

@@ -37,7 +37,7 @@ static int add_temperature(plot_panel *panel, const dl_results *results, const f
     size_t steps = (size_t)results->steps;
     bool colorbar = fig_uses_colorbar(points);
     plot_rgb color = fig_temperature_color(points, i);
-    char number[32], label[96];
+    char number[40], label[96];
 
     /* the band: every temperature, or the two extremes under a colour bar */
     bool band = !colorbar || i == 0 || i + 1 == points->count;
@@ -57,7 +57,7 @@ static int add_temperature(plot_panel *panel, const dl_results *results, const f
     for (size_t s = 0; s < steps; s++)
         buffer[s] = kind->scale * p50[s];
     snprintf(label, sizeof label, "<i>T</i> = %s",
-             fig_number(points->temperature[i], number, sizeof number));
+             fig_temperature_text(points, points->temperature[i], number, sizeof number));
     plot_style style = {color, 0.0, PLOT_DASH_SOLID};
     if (steps == 1)
         return plot_panel_add_points(panel, step, buffer, steps, style, colorbar ? NULL : label,
@@ -94,14 +94,17 @@ static int set_y_limits(plot_panel *panel, const dl_results *results, const fig_
 static void write_caption(fig_text *caption, const dl_results *results, const fig_points *points,
                           const curve_kind *kind)
 {
-    char number[32];
+    char number[40];
     fig_text_append(caption, "%s, against the generation step", kind->what);
     if (points->swept)
         fig_text_append(caption, ", one line per temperature (%zu temperatures from %s",
-                        points->count, fig_number(points->temperature[0], number, sizeof number));
+                        points->count,
+                        fig_temperature_text(points, points->temperature[0], number,
+                                             sizeof number));
     if (points->swept)
         fig_text_append(caption, " to %s).",
-                        fig_number(points->temperature[points->count - 1], number, sizeof number));
+                        fig_temperature_text(points, points->temperature[points->count - 1],
+                                             number, sizeof number));
     else
         fig_text_append(caption, ".");
 
@@ -148,6 +151,8 @@ static int metric_figure(const dl_results *results, const curve_kind *kind,
 
     /* one line (and band) per temperature, coolest first, after the keys
      * of the bands and the marker line */
+    if (status == 0)
+        plot_panel_set_integer_ticks(panel, PLOT_X);
     if (status == 0 && steps >= 2)
         status = fig_add_band_key(panel, theme, "10\xe2\x80\x93" "90 % of seeds", err);
     if (status == 0 && kind->half_life_line)

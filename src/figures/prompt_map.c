@@ -72,9 +72,10 @@ static int add_category_rows(plot_panel *panel, const fig_points *points, const 
     if (labels == NULL)
         return dl_error_set(err, "out of memory for the temperature labels");
     int status = 0;
-    char number[32];
+    char number[40];
     for (size_t i = 0; i < n && status == 0; i++) {
-        labels[i] = strdup(fig_number(points->temperature[i], number, sizeof number));
+        labels[i] = strdup(fig_temperature_text(points, points->temperature[i], number,
+                                                sizeof number));
         if (labels[i] == NULL)
             status = dl_error_set(err, "out of memory for the temperature labels");
     }
@@ -144,6 +145,7 @@ int dl_figure_prompt_attention_map(const dl_results *results, const plot_theme *
          plot_panel_add_points(panel, half_x, half_y, n, marker, "half-life", err) != 0))
         status = -1;
     if (status == 0) {
+        plot_panel_set_integer_ticks(panel, PLOT_X);
         plot_panel_set_grid(panel, PLOT_Y, 0);
         plot_panel_set_legend(panel, PLOT_LEGEND_OUTSIDE_RIGHT);
     }

@@ -76,7 +76,10 @@ static void metric_markup(const dl_results_run *run, int step, char *markup, siz
 
 /* Builds the cluster key: "Cluster" and a coloured square per cluster,
  * KEY_CLUSTERS_PER_LINE to a line. Returns malloc'ed markup or NULL with
- * err set. */
+ * err set.
+ * NOTE: with more than PLOT_PALETTE_SIZE (8) clusters the tile colours
+ * repeat (cluster c takes colour c mod 8), so two clusters can look
+ * alike. The key then shows the first eight and notes the repetition. */
 static char *key_markup(const dl_results *results, dl_error *err)
 {
     fig_text key = {NULL, 0, 0, false};
@@ -351,6 +354,7 @@ static int add_row(plot_figure *figure, const dl_results *results, const dl_resu
         plot_panel_set_limits(left, PLOT_Y, -scale->depth, scale->top, err) != 0 ||
         add_step(left, results, run, step, 0, prompt - 1, scale, theme, tiles, bars, err) != 0)
         return -1;
+    plot_panel_set_integer_ticks(left, PLOT_X);
     if (axis_panel != NULL)
         *axis_panel = left;
 
@@ -362,6 +366,7 @@ static int add_row(plot_figure *figure, const dl_results *results, const dl_resu
         add_step(right, results, run, step, prompt + oldest, prompt + newest, scale, theme,
                  tiles, bars, err) != 0)
         return -1;
+    plot_panel_set_integer_ticks(right, PLOT_X);
     plot_panel_hide_axis(right, PLOT_Y);
 
     /* the metrics beside the row */
@@ -432,12 +437,12 @@ static plot_panel *add_bottom_row(plot_figure *figure, const dl_results *results
 
 /* ---- the figure ---- */
 
+/* temperature is the run's temperature as fig_point_temperature_text
+ * writes it. */
 static void write_caption(fig_text *caption, const dl_results *results,
-                          const dl_figure_run_choice *choice, const strip_layout *layout)
+                          const dl_figure_run_choice *choice, const strip_layout *layout,
+                          const char *temperature)
 {
-    char temperature[32];
-    fig_number(dl_results_value(results, DL_SWEEP_TEMPERATURE, choice->point), temperature,
-               sizeof temperature);
     fig_text_append(caption, "The context of one run at T = %s with seed %lld, at step",
                     temperature, (long long)results->seeds[choice->kept_index]);
     if (layout->rows == 1)
@@ -473,7 +478,8 @@ typedef struct {
 static plot_figure *build_strip(const dl_results *results, const dl_figure_run_choice *choice,
                                 const dl_results_run *run, const strip_layout *layout,
                                 const strip_scale *scale, double bottom_height,
-                                const plot_theme *theme, strip_panels *panels, dl_error *err)
+                                const char *temperature, const plot_theme *theme,
+                                strip_panels *panels, dl_error *err)
 {
     size_t positions = (size_t)results->n_positions;
     double *tiles = malloc(positions * sizeof *tiles), *bars = malloc(positions * sizeof *bars);
@@ -484,9 +490,7 @@ static plot_figure *build_strip(const dl_results *results, const dl_figure_run_c
     if (status == 0 && (tiles == NULL || bars == NULL))
         status = dl_error_set(err, "out of memory for the token strip");
 
-    char temperature[32], title[160];
-    fig_number(dl_results_value(results, DL_SWEEP_TEMPERATURE, choice->point), temperature,
-               sizeof temperature);
+    char title[160];
     snprintf(title, sizeof title, "Token strip: where the latest query looks (<i>T</i> = %s, "
              "seed %lld)", temperature, (long long)results->seeds[choice->kept_index]);
     if (status == 0)
@@ -525,15 +529,18 @@ int dl_figure_token_strip(const dl_results *results, const dl_figure_run_choice 
 
     strip_layout layout = {0};
     strip_scale safe = {0.0, 0.0, 0.0};
-    if (choose_layout(results, run, theme, &layout, err) != 0 ||
+    char temperature[40];
+    if (fig_point_temperature_text(results, choice->point, temperature, sizeof temperature,
+                                   err) != 0 ||
+        choose_layout(results, run, theme, &layout, err) != 0 ||
         choose_scale(results, run, &layout, &safe, err) != 0)
         return -1;
 
     /* first pass: tiles shallower than the tick step of an 8-tick budget,
      * the finest step the layout starts from */
     strip_panels panels = {NULL, NULL};
-    plot_figure *figure = build_strip(results, choice, run, &layout, &safe, 0.0, theme, &panels,
-                                      err);
+    plot_figure *figure = build_strip(results, choice, run, &layout, &safe, 0.0, temperature,
+                                      theme, &panels, err);
     if (figure == NULL || plot_figure_layout(figure, err) != 0) {
         plot_figure_free(figure);
         return -1;
@@ -555,7 +562,7 @@ int dl_figure_token_strip(const dl_results *results, const dl_figure_run_choice 
     double bottom_height = plot_panel_area(panels.bottom).height;
     dl_error ignored;
     plot_figure *second = build_strip(results, choice, run, &layout, &scale, bottom_height,
-                                      theme, &panels, err);
+                                      temperature, theme, &panels, err);
     if (second == NULL) {
         plot_figure_free(figure);
         return -1;
@@ -568,6 +575,6 @@ int dl_figure_token_strip(const dl_results *results, const dl_figure_run_choice 
     }
 
     fig_text caption = {NULL, 0, 0, false};
-    write_caption(&caption, results, choice, &layout);
+    write_caption(&caption, results, choice, &layout, temperature);
     return fig_finish(figure, &caption, out, err);
 }

@@ -49,8 +49,8 @@ int plot_png_size(double width, double height, double ppi, int *width_px, int *h
                   dl_error *err)
 {
     if (!(ppi >= PLOT_PPI_MIN && ppi <= PLOT_PPI_MAX))
-        return dl_error_set(err, "PNG resolution %g ppi is invalid: must be from %g to %g", ppi,
-                            PLOT_PPI_MIN, PLOT_PPI_MAX);
+        return dl_error_set(err, "PNG resolution %g ppi is invalid: must be from %g to %g "
+                            "pixels per inch", ppi, PLOT_PPI_MIN, PLOT_PPI_MAX);
     double w = round(width * ppi / 72.0), h = round(height * ppi / 72.0);
     if (!(w >= 1.0 && w <= CAIRO_IMAGE_MAX && h >= 1.0 && h <= CAIRO_IMAGE_MAX))
         return dl_error_set(err, "PNG of %.0f x %.0f pixels is invalid: each side must be from "
@@ -92,23 +92,22 @@ static cairo_status_t buffer_write(void *closure, const unsigned char *data, uns
 
 /* ---- PDF dates ---- */
 
-/* Reads SOURCE_DATE_EPOCH into an ISO 8601 UTC date for cairo. *date is
- * "" when the variable is unset. */
-static int source_date(char *date, size_t size, dl_error *err)
+int plot_source_date(char *date, size_t size, dl_error *err)
 {
     date[0] = '\0';
     const char *text = getenv("SOURCE_DATE_EPOCH");
-    if (text == NULL)
+    if (text == NULL || text[0] == '\0')
         return 0;
 
-    bool digits = text[0] != '\0';
+    bool digits = true;
     for (const char *p = text; *p != '\0'; p++)
         digits = digits && isdigit((unsigned char)*p);
     errno = 0;
     long long seconds = digits ? strtoll(text, NULL, 10) : -1;
     if (!digits || errno == ERANGE || seconds > 253402300799LL)
         return dl_error_set(err, "SOURCE_DATE_EPOCH='%s' is invalid: must be a whole number of "
-                            "seconds since 1970-01-01 UTC, before the year 10000", text);
+                            "seconds since 1970-01-01 UTC, before the year 10000, or empty for "
+                            "no date", text);
 
     time_t when = (time_t)seconds;
     struct tm utc;
@@ -181,18 +180,78 @@ static int renumber_ids(const buffer *from, buffer *to, const char *prefix)
     return status;
 }
 
-/* Applies renumber_ids for both prefixes, replacing b's contents. */
-static int normalise_svg_ids(buffer *b)
+/* ---- SVG images ---- */
+
+static bool svg_text_write(buffer *to, const unsigned char *data, size_t size)
+{
+    return size == 0 || buffer_write(to, data, (unsigned int)size) == CAIRO_STATUS_SUCCESS;
+}
+
+/* Returns the position of needle in data[from, to), or to when absent. */
+static size_t svg_find(const buffer *b, size_t from, size_t to, const char *needle)
+{
+    size_t length = strlen(needle);
+    for (size_t i = from; i + length <= to; i++)
+        if (memcmp(b->data + i, needle, length) == 0)
+            return i;
+    return to;
+}
+
+/* Copies the SVG text in `from` to `to` with every <image> element set to
+ * render pixelated. cairo 1.16's SVG surface drops CAIRO_FILTER_NEAREST,
+ * so browsers and librsvg would otherwise smooth a heat map's cells.
+ * style="image-rendering:pixelated" is the CSS form current browsers
+ * follow, and image-rendering="optimizeSpeed" the SVG 1.1 attribute that
+ * librsvg and older viewers follow. A tag that already sets
+ * image-rendering is left alone, and an existing style attribute gets the
+ * property prepended, so no attribute is ever written twice. Returns -1
+ * when memory runs out. */
+static int pixelate_images(const buffer *from, buffer *to)
+{
+    static const char tag[] = "<image";
+    static const char attributes[] =
+        " style=\"image-rendering:pixelated\" image-rendering=\"optimizeSpeed\"";
+    static const char property[] = "image-rendering:pixelated;";
+    const size_t tag_length = sizeof tag - 1;
+    size_t copied = 0;
+
+    for (size_t at = svg_find(from, 0, from->size, tag); at < from->size;
+         at = svg_find(from, at + tag_length, from->size, tag)) {
+        size_t name_end = at + tag_length;
+        if (name_end >= from->size || !isspace(from->data[name_end]))
+            continue; /* another element whose name starts with "image" */
+        size_t tag_end = svg_find(from, name_end, from->size, ">");
+        if (svg_find(from, name_end, tag_end, "image-rendering") < tag_end)
+            continue;
+
+        size_t style = svg_find(from, name_end, tag_end, " style=\"");
+        size_t insert = style < tag_end ? style + strlen(" style=\"") : name_end;
+        const char *text = style < tag_end ? property : attributes;
+        if (!svg_text_write(to, from->data + copied, insert - copied) ||
+            !svg_text_write(to, (const unsigned char *)text, strlen(text)))
+            return -1;
+        copied = insert;
+    }
+    return svg_text_write(to, from->data + copied, from->size - copied) ? 0 : -1;
+}
+
+/* Renumbers the surface and image ids (renumber_ids) and makes every
+ * image render pixelated (pixelate_images), replacing b's contents. */
+static int normalise_svg(buffer *b)
 {
     buffer first = {NULL, 0, 0, false}, second = {NULL, 0, 0, false};
-    if (renumber_ids(b, &first, "surface") != 0 || renumber_ids(&first, &second, "image") != 0) {
+    buffer third = {NULL, 0, 0, false};
+    if (renumber_ids(b, &first, "surface") != 0 || renumber_ids(&first, &second, "image") != 0 ||
+        pixelate_images(&second, &third) != 0) {
         free(first.data);
         free(second.data);
+        free(third.data);
         return -1;
     }
     free(first.data);
+    free(second.data);
     free(b->data);
-    *b = second;
+    *b = third;
     return 0;
 }
 
@@ -221,7 +280,7 @@ static int render_vector(plot_figure *figure, plot_format format, buffer *b, dl_
     char date[32];
 
     if (format == PLOT_FORMAT_PDF) {
-        if (source_date(date, sizeof date, err) != 0)
+        if (plot_source_date(date, sizeof date, err) != 0)
             return -1;
         surface = cairo_pdf_surface_create_for_stream(buffer_write, b, width, height);
         cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_CREATOR, "driftlab");
@@ -244,8 +303,8 @@ static int render_vector(plot_figure *figure, plot_format format, buffer *b, dl_
     }
     if (finish_surface(surface, cr, b, plot_format_extension(format), err) != 0)
         return -1;
-    if (format == PLOT_FORMAT_SVG && normalise_svg_ids(b) != 0)
-        return dl_error_set(err, "out of memory renumbering SVG ids");
+    if (format == PLOT_FORMAT_SVG && normalise_svg(b) != 0)
+        return dl_error_set(err, "out of memory post-processing the SVG");
     return 0;
 }
 

@@ -137,6 +137,12 @@ int plot_panel_set_axis(plot_panel *panel, plot_axis_id axis, plot_scale scale,
 int plot_panel_set_limits(plot_panel *panel, plot_axis_id axis, double lo, double hi,
                           dl_error *err);
 
+/* Marks a linear axis as counting whole units, such as token positions
+ * or generation steps: its ticks fall on integers only and are labelled
+ * with the integers in full, never scaled by a power of ten (see
+ * plot_ticks_integer). */
+void plot_panel_set_integer_ticks(plot_panel *panel, plot_axis_id axis);
+
 /* Makes an axis categorical with n labels (markup) at 0 .. n - 1. The
  * labels are copied. */
 int plot_panel_set_categories(plot_panel *panel, plot_axis_id axis, const char *const *labels,

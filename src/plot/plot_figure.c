@@ -281,6 +281,12 @@ int plot_panel_set_categories(plot_panel *panel, plot_axis_id axis, const char *
     return 0;
 }
 
+void plot_panel_set_integer_ticks(plot_panel *panel, plot_axis_id axis)
+{
+    panel->axis[axis].integer = true;
+    panel->figure->laid_out = false;
+}
+
 void plot_panel_hide_axis(plot_panel *panel, plot_axis_id axis)
 {
     panel->axis[axis].hidden = true;

@@ -11,7 +11,8 @@
  *
  * Drawing: the binned matrix becomes an RGB image with one pixel per cell
  * (NaN cells transparent), scaled onto the heat map's extent with nearest-
- * neighbour filtering so cells keep sharp edges in every viewer. The
+ * neighbour filtering so cells keep sharp edges. In SVG the
+ * image-rendering attributes that output.c adds keep them sharp. The
  * device resolution decides the binning: the PNG resolution, or the
  * theme's vector_ppi for PDF and SVG.
  */

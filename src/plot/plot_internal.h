@@ -69,6 +69,7 @@ typedef struct {
     size_t category_count;
     bool hidden;
     bool grid;
+    bool integer;        /* ticks from plot_ticks_integer */
 
     /* set by layout */
     size_t max_ticks;    /* shrinks while tick labels overlap */
@@ -188,7 +189,9 @@ void plot_axes_draw_grid(const plot_panel *panel, cairo_t *cr);
 void plot_axes_draw(const plot_panel *panel, plot_text *text, cairo_t *cr);
 /* Returns "title (unit)" as markup, with a tick exponent k other than 0
  * folded in as "title (x10^k unit)", in a malloc'ed string the caller
- * frees; NULL when title is NULL or memory runs out. */
+ * frees. Without a title the factor is the whole title ("x10^k"), so
+ * scaled labels are never shown unmarked. NULL when there is neither a
+ * title nor a factor, or memory runs out. */
 char *plot_title_markup(const char *title, const char *unit, int exponent);
 char *plot_axis_title_markup(const plot_axis *axis);
 

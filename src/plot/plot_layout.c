@@ -167,9 +167,13 @@ static int place_ticks(plot_panel *panel, plot_axis_id id, dl_error *err)
         hi = swap;
     }
 
-    int status = axis->scale == PLOT_SCALE_LOG
-                     ? plot_ticks_log(&axis->ticks, lo, hi, mode, axis->max_ticks, err)
-                     : plot_ticks_linear(&axis->ticks, lo, hi, mode, axis->max_ticks, err);
+    int status;
+    if (axis->scale == PLOT_SCALE_LOG)
+        status = plot_ticks_log(&axis->ticks, lo, hi, mode, axis->max_ticks, err);
+    else if (axis->integer)
+        status = plot_ticks_integer(&axis->ticks, lo, hi, mode, axis->max_ticks, err);
+    else
+        status = plot_ticks_linear(&axis->ticks, lo, hi, mode, axis->max_ticks, err);
     if (status != 0)
         return dl_error_prefix(err, "%s, %s axis", plot_panel_name(panel, name, sizeof name),
                                id == PLOT_X ? "x" : "y");
@@ -187,13 +191,12 @@ static const char *tick_label(const plot_axis *axis, size_t i)
 
 char *plot_title_markup(const char *title, const char *unit, int exponent)
 {
-    if (title == NULL)
-        return NULL;
-
     char factor[64] = "";
     if (exponent != 0)
         snprintf(factor, sizeof factor, "\xc3\x97" "10<sup>%s%d</sup>",
                  exponent < 0 ? "\xe2\x88\x92" : "", exponent < 0 ? -exponent : exponent);
+    if (title == NULL)
+        return factor[0] != '\0' ? strdup(factor) : NULL;
 
     size_t size = strlen(title) + (unit != NULL ? strlen(unit) : 0) + strlen(factor) + 8;
     char *markup = malloc(size);

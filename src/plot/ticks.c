@@ -158,8 +158,16 @@ static bool is_constant(double lo, double hi)
     return hi - lo <= RELATIVE_SPAN_MIN * magnitude;
 }
 
-int plot_ticks_linear(plot_ticks *ticks, double data_min, double data_max,
-                      plot_range_mode mode, size_t max_count, dl_error *err)
+/* True when the step m * 10^exponent (m in step_mantissas) is a whole
+ * number. */
+static bool is_whole_step(int mantissa, int exponent)
+{
+    return exponent >= 0 || (exponent == -1 && mantissa % 10 == 0);
+}
+
+/* plot_ticks_linear, and plot_ticks_integer when integer is true. */
+static int place_linear(plot_ticks *ticks, double data_min, double data_max,
+                        plot_range_mode mode, size_t max_count, bool integer, dl_error *err)
 {
     if (check_bounds(data_min, data_max, max_count, err) != 0)
         return -1;
@@ -183,12 +191,16 @@ int plot_ticks_linear(plot_ticks *ticks, double data_min, double data_max,
     /* try steps from below span / max_count upward; the smallest that
      * gives at most max_count ticks wins */
     int k_start = (int)floor(log10(span / (double)max_count)) - 1;
+    if (integer && k_start < 0)
+        k_start = 0; /* the first step tried is 1 */
     bool found = false;
     int64_t first = 0, last = 0;
     int mantissa = 0, exponent = 0;
     for (int k = k_start; k <= k_start + 4 && !found; k++) {
         for (int i = 0; i < 4 && !found; i++) {
             int m = step_mantissas[i];
+            if (integer && !is_whole_step(m, k - 1))
+                continue;
             double step = decimal_value(m, k - 1);
             double a = lo / step, b = hi / step;
             double f, l;
@@ -199,8 +211,9 @@ int plot_ticks_linear(plot_ticks *ticks, double data_min, double data_max,
                 f = ceil(a - INDEX_TOLERANCE);
                 l = floor(b + INDEX_TOLERANCE);
             }
+            /* a range narrower than two whole numbers has one integer tick */
             double n = l - f + 1.0;
-            if (n >= 2.0 && n <= (double)max_count) {
+            if (n >= (integer ? 1.0 : 2.0) && n <= (double)max_count) {
                 found = true;
                 first = (int64_t)f;
                 last = (int64_t)l;
@@ -217,7 +230,7 @@ int plot_ticks_linear(plot_ticks *ticks, double data_min, double data_max,
     uint64_t largest = magnitude_of(first) > magnitude_of(last) ? magnitude_of(first)
                                                                 : magnitude_of(last);
     int magnitude = digit_count(largest * (uint64_t)mantissa) - 1 + exponent;
-    int display = (magnitude >= 5 || magnitude < -3) ? magnitude : 0;
+    int display = !integer && (magnitude >= 5 || magnitude < -3) ? magnitude : 0;
     int shift = exponent - display;
     int decimals = mantissa % 10 == 0 ? -shift - 1 : -shift;
     if (decimals < 0)
@@ -240,6 +253,18 @@ int plot_ticks_linear(plot_ticks *ticks, double data_min, double data_max,
         ticks->hi = hi;
     }
     return 0;
+}
+
+int plot_ticks_linear(plot_ticks *ticks, double data_min, double data_max,
+                      plot_range_mode mode, size_t max_count, dl_error *err)
+{
+    return place_linear(ticks, data_min, data_max, mode, max_count, false, err);
+}
+
+int plot_ticks_integer(plot_ticks *ticks, double data_min, double data_max,
+                       plot_range_mode mode, size_t max_count, dl_error *err)
+{
+    return place_linear(ticks, data_min, data_max, mode, max_count, true, err);
 }
 
 /* ---- log axes ---- */

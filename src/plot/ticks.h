@@ -69,6 +69,18 @@ typedef struct {
 int plot_ticks_linear(plot_ticks *ticks, double data_min, double data_max,
                       plot_range_mode mode, size_t max_count, dl_error *err);
 
+/* Places ticks on a linear axis of whole numbers (token positions,
+ * steps) as plot_ticks_linear does, with two differences. The step is a
+ * whole number (1, 2, 5, 10, 20, 25, ...), so ticks fall on integers
+ * only, and an EXACT range that contains a single integer gets that one
+ * tick. The labels are the integers in full: exponent is always 0, so
+ * position 100000 reads "100000" and never "1.0" with a x10^5 factor that
+ * an untitled axis could not show. Returns -1 with err set for the
+ * failures of plot_ticks_linear and when an EXACT range contains no
+ * integer. */
+int plot_ticks_integer(plot_ticks *ticks, double data_min, double data_max,
+                       plot_range_mode mode, size_t max_count, dl_error *err);
+
 /* Places ticks on a log10 axis covering [data_min, data_max].
  *
  * NICE mode extends the range to whole decades; a constant series that is
