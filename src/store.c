@@ -103,6 +103,24 @@ out_of_memory:
     return NULL;
 }
 
+/* Silences HDF5's error printing, checks plan and its config text, and
+ * allocates a store for path with its layout built. Writes the config's
+ * SHA-256 in hex into sha256. Returns NULL with err set on failure. */
+dl_store *dl_store_prepare(const char *path, const dl_plan *plan,
+                           char sha256[65], dl_error *err)
+{
+    dl_store_h5_silence();
+    if (dl_store_plan_check(plan, err) != 0)
+        return NULL;
+    if (dl_store_config_text_check(plan->config, sha256, err) != 0)
+        return NULL;
+    dl_store *store = dl_store_alloc(path, plan, err);
+    if (store == NULL)
+        return NULL;
+    dl_store_layout_build(store);
+    return store;
+}
+
 /* Closes every open dataset, /drift and the file, all of them even when
  * one fails, and returns -1 with err describing the first failure. With
  * err NULL, after an earlier failure, it reports nothing. */
@@ -497,16 +515,10 @@ static int cluster_of_token_write(dl_store *store, dl_error *err)
 dl_store *dl_store_create(const char *path, const dl_plan *plan,
                           const char *version, dl_error *err)
 {
-    dl_store_h5_silence();
-    if (dl_store_plan_check(plan, err) != 0)
-        return NULL;
     char sha256[65];
-    if (dl_store_config_text_check(plan->config, sha256, err) != 0)
-        return NULL;
-    dl_store *store = dl_store_alloc(path, plan, err);
+    dl_store *store = dl_store_prepare(path, plan, sha256, err);
     if (store == NULL)
         return NULL;
-    dl_store_layout_build(store);
 
     hid_t fcpl = H5I_INVALID_HID, fapl = H5I_INVALID_HID;
     hid_t gcpl = H5I_INVALID_HID;

@@ -1,7 +1,8 @@
-/* store_h5.c - HDF5 error messages and attribute helpers of the store.
+/* store_h5.c - HDF5 error messages, attribute helpers and dimension names
+ * of the store.
  *
- * store.c, store_resume.c and store_info.c share these helpers through
- * store_internal.h.
+ * store.c, store_resume.c, store_info.c and store_read.c share these
+ * helpers through store_internal.h.
  *
  * Invariants:
  * - Every failure reaches the caller through dl_error as "FILE: OBJECT:
@@ -272,4 +273,35 @@ int dl_store_read_uint64_attribute(hid_t object, const char *file,
 {
     return attribute_read_integer(object, file, object_name, name,
                                   H5T_NATIVE_UINT64, value, err);
+}
+
+/* ---- dimension names ---- */
+
+/* The buffer that scale_name_visit fills. */
+typedef struct {
+    char *text;
+    size_t size;
+} scale_name;
+
+/* Stores the name of the first scale attached to a dimension. */
+static herr_t scale_name_visit(hid_t dataset, unsigned dim, hid_t scale,
+                               void *data)
+{
+    (void)dataset;
+    (void)dim;
+    scale_name *name = data;
+    if (H5DSget_scale_name(scale, name->text, name->size) < 0)
+        return -1;
+    return 1;
+}
+
+void dl_store_dimension_name(hid_t dataset, unsigned dim, char *name,
+                             size_t size, const char *fallback)
+{
+    snprintf(name, size, "%s", fallback);
+    if (H5DSget_num_scales(dataset, dim) <= 0)
+        return;
+    scale_name visit = {name, size};
+    if (H5DSiterate_scales(dataset, dim, NULL, scale_name_visit, &visit) < 0)
+        snprintf(name, size, "%s", fallback);
 }

@@ -95,29 +95,6 @@ done:
     return status;
 }
 
-/* Stores the name of the first scale attached to a dimension. */
-static herr_t scale_name_visit(hid_t dataset, unsigned dim, hid_t scale,
-                               void *data)
-{
-    (void)dataset;
-    (void)dim;
-    char *name = data;
-    if (H5DSget_scale_name(scale, name, INFO_NAME_MAX) < 0)
-        return -1;
-    return 1;
-}
-
-/* Writes the name of the coordinate attached to dimension dim of dataset
- * into name[INFO_NAME_MAX], or "?" when none is attached. */
-static void dimension_name(hid_t dataset, unsigned dim, char *name)
-{
-    snprintf(name, INFO_NAME_MAX, "?");
-    if (H5DSget_num_scales(dataset, dim) <= 0)
-        return;
-    if (H5DSiterate_scales(dataset, dim, NULL, scale_name_visit, name) < 0)
-        snprintf(name, INFO_NAME_MAX, "?");
-}
-
 /* Writes a numpy-style name of the element type, e.g. "float64". */
 static void type_name(hid_t type, char *name, size_t size)
 {
@@ -177,7 +154,8 @@ static int dataset_print(hid_t group, const char *name, const char *file,
         fprintf(out, "  (");
         for (int d = 0; d < rank; d++) {
             char dim_name[INFO_NAME_MAX];
-            dimension_name(dataset, (unsigned)d, dim_name);
+            dl_store_dimension_name(dataset, (unsigned)d, dim_name,
+                                    sizeof dim_name, "?");
             fprintf(out, "%s%s", d > 0 ? ", " : "", dim_name);
         }
         fprintf(out, ")");
@@ -233,7 +211,8 @@ static int axes_print(hid_t group, hid_t run_done, int rank, const char *file,
             rank - 1 == 0 ? " (one point)" : ", slowest first");
     for (int d = 0; d < rank - 1; d++) {
         char name[INFO_NAME_MAX];
-        dimension_name(run_done, (unsigned)d, name);
+        dl_store_dimension_name(run_done, (unsigned)d, name, sizeof name,
+                                "?");
         char object[INFO_NAME_MAX + 16];
         snprintf(object, sizeof object, "/drift/%s", name);
 

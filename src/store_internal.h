@@ -117,7 +117,7 @@ struct dl_store {
     uint8_t *run_done;        /* [n_runs], the run_done dataset in memory */
 };
 
-/* ---- HDF5 errors and attributes (store_h5.c) ---- */
+/* ---- HDF5 errors, attributes and dimension names (store_h5.c) ---- */
 
 /* Stops HDF5 from printing its error stack to stderr. The store reports
  * every failure itself through dl_error. */
@@ -161,6 +161,12 @@ int dl_store_attribute_write_int32(hid_t object, const char *file,
                                    const char *object_name, const char *name,
                                    int32_t value, dl_error *err);
 
+/* Writes the name of the first dimension scale attached to dimension dim
+ * of dataset into name[size]. Writes fallback instead when no scale is
+ * attached, the scale has no name or reading the name fails. */
+void dl_store_dimension_name(hid_t dataset, unsigned dim, char *name,
+                             size_t size, const char *fallback);
+
 /* ---- element types, plan checks and layout (store_layout.c) ---- */
 
 hid_t dl_store_value_file_type(value_type type);
@@ -176,6 +182,8 @@ void dl_store_coord_values(const dl_store *store, int c, void *buffer);
 
 dl_store *dl_store_alloc(const char *path, const dl_plan *plan,
                          dl_error *err);
+dl_store *dl_store_prepare(const char *path, const dl_plan *plan,
+                           char sha256[65], dl_error *err);
 void dl_store_free(dl_store *store);
 int dl_store_close(dl_store *store, dl_error *err);
 hid_t dl_store_file_access_create(void);

@@ -443,29 +443,6 @@ done:
     return status;
 }
 
-/* Stores the name of the first scale attached to a dimension. */
-static herr_t scale_name_visit(hid_t dataset, unsigned dim, hid_t scale,
-                               void *data)
-{
-    (void)dataset;
-    (void)dim;
-    char *name = data;
-    if (H5DSget_scale_name(scale, name, READ_NAME_MAX) < 0)
-        return -1;
-    return 1;
-}
-
-/* Writes the name of the coordinate attached to dimension dim of dataset
- * into name[READ_NAME_MAX]; an empty name when none is attached. */
-static void dimension_name(hid_t dataset, unsigned dim, char *name)
-{
-    name[0] = '\0';
-    if (H5DSget_num_scales(dataset, dim) <= 0)
-        return;
-    if (H5DSiterate_scales(dataset, dim, NULL, scale_name_visit, name) < 0)
-        name[0] = '\0';
-}
-
 /* Finds the sweep axes: the dimensions of run_done before the last,
  * which must be seed. Fills n_axes and each axis's key and length. */
 static int axes_find(const reader *r, dl_results *results,
@@ -497,7 +474,8 @@ static int axes_find(const reader *r, dl_results *results,
     }
 
     char name[READ_NAME_MAX];
-    dimension_name(run_done, (unsigned)(rank - 1), name);
+    dl_store_dimension_name(run_done, (unsigned)(rank - 1), name,
+                            sizeof name, "");
     if (strcmp(name, "seed") != 0) {
         dl_error_set(err, "%s: /drift/run_done: the last dimension is "
                      "labelled '%s', expected 'seed'", path, name);
@@ -507,7 +485,8 @@ static int axes_find(const reader *r, dl_results *results,
 
     results->n_axes = 0;
     for (int d = 0; d < rank - 1; d++) {
-        dimension_name(run_done, (unsigned)d, name);
+        dl_store_dimension_name(run_done, (unsigned)d, name, sizeof name,
+                                "");
         int key = -1;
         for (int k = 0; k < DL_SWEEP_COUNT; k++)
             if (strcmp(name, dl_sweep_key_name((dl_sweep_key)k)) == 0)

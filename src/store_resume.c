@@ -178,16 +178,10 @@ done:
 dl_store *dl_store_resume(const char *path, const dl_plan *plan,
                           const char *version, dl_error *err)
 {
-    dl_store_h5_silence();
-    if (dl_store_plan_check(plan, err) != 0)
-        return NULL;
     char sha256[65];
-    if (dl_store_config_text_check(plan->config, sha256, err) != 0)
-        return NULL;
-    dl_store *store = dl_store_alloc(path, plan, err);
+    dl_store *store = dl_store_prepare(path, plan, sha256, err);
     if (store == NULL)
         return NULL;
-    dl_store_layout_build(store);
     if (version == NULL)
         version = "unknown";
 
