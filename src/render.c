@@ -34,6 +34,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "config.h"
 #include "log.h"
 #include "output.h"
@@ -238,7 +239,7 @@ static int write_report(const char *out_dir, const char *name, render_buffer *bu
     if (buffer->failed)
         status = dl_error_set(err, "%s: out of memory building the file", path);
     else
-        status = render_write_atomically(path, buffer->data, buffer->size, err);
+        status = dl_atomic_file_write(path, buffer->data, buffer->size, err);
     free(path);
     if (status == 0 && written != NULL)
         status = render_path_list_add(written, name, err);

@@ -18,83 +18,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "log.h"
 #include "output.h"
 #include "render_internal.h"
 
 #define COPY_CHUNK (1u << 20)
 
-/* ---- temporary files and paths ---- */
-
-static int write_all(int fd, const unsigned char *data, size_t size)
-{
-    while (size > 0) {
-        ssize_t written = write(fd, data, size);
-        if (written < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        data += written;
-        size -= (size_t)written;
-    }
-    return 0;
-}
-
-/* Opens a new temporary file beside path; *temporary receives its
- * malloc'ed name. Returns the descriptor, or -1 with err set. */
-static int open_temporary(const char *path, char **temporary, dl_error *err)
-{
-    size_t size = strlen(path) + 48;
-    *temporary = malloc(size);
-    if (*temporary == NULL) {
-        dl_error_set(err, "%s: out of memory naming the temporary file", path);
-        return -1;
-    }
-    /* O_EXCL: a name left by another process is skipped, never reused */
-    int fd = -1;
-    for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
-        snprintf(*temporary, size, "%s.%ld.%d.tmp", path, (long)getpid(), attempt);
-        fd = open(*temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd < 0 && errno != EEXIST)
-            break;
-    }
-    if (fd < 0) {
-        dl_error_set(err, "%s: cannot create a temporary file beside it: %s", path,
-                     strerror(errno));
-        free(*temporary);
-        *temporary = NULL;
-    }
-    return fd;
-}
-
-/* Closes fd and renames temporary to path, or removes temporary when
- * status is already -1 or either step fails. Frees temporary. */
-static int finish_temporary(int fd, char *temporary, const char *path, int status,
-                            dl_error *err)
-{
-    if (close(fd) != 0 && status == 0)
-        status = dl_error_set(err, "%s: closing failed: %s", temporary, strerror(errno));
-    if (status == 0 && rename(temporary, path) != 0)
-        status = dl_error_set(err, "%s: cannot rename the temporary file into place: %s", path,
-                              strerror(errno));
-    if (status != 0)
-        unlink(temporary);
-    free(temporary);
-    return status;
-}
-
-int render_write_atomically(const char *path, const void *data, size_t size, dl_error *err)
-{
-    char *temporary = NULL;
-    int fd = open_temporary(path, &temporary, err);
-    if (fd < 0)
-        return -1;
-    int status = 0;
-    if (write_all(fd, data, size) != 0)
-        status = dl_error_set(err, "%s: writing failed: %s", temporary, strerror(errno));
-    return finish_temporary(fd, temporary, path, status, err);
-}
+/* ---- reading files and paths ---- */
 
 int render_read_file(const char *path, char **data, size_t *size, dl_error *err)
 {
@@ -217,7 +148,7 @@ static int copy_source(const render_source *source, const char *from, const char
                        dl_error *err)
 {
     char *temporary = NULL;
-    int fd = open_temporary(to, &temporary, err);
+    int fd = dl_atomic_file_open(to, &temporary, err);
     if (fd < 0)
         return -1;
     unsigned char *chunk = malloc(COPY_CHUNK);
@@ -226,14 +157,14 @@ static int copy_source(const render_source *source, const char *from, const char
         ssize_t got = read_at(source->fd, chunk, COPY_CHUNK, offset);
         if (got < 0)
             status = dl_error_set(err, "%s: reading failed: %s", from, strerror(errno));
-        else if (got > 0 && write_all(fd, chunk, (size_t)got) != 0)
+        else if (got > 0 && dl_write_all(fd, chunk, (size_t)got) != 0)
             status = dl_error_set(err, "%s: writing failed: %s", temporary, strerror(errno));
         if (got <= 0)
             break;
         offset += got;
     }
     free(chunk);
-    return finish_temporary(fd, temporary, to, status, err);
+    return dl_atomic_file_finish(fd, temporary, to, status, err);
 }
 
 /* Fails unless the file at target is the loaded results file: the same

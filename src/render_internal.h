@@ -31,11 +31,6 @@ void render_buffer_printf(render_buffer *buffer, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void render_buffer_free(render_buffer *buffer);
 
-/* Writes size bytes to a temporary file beside path and renames it to
- * path. Returns 0, or -1 with err naming the file and the system's reason;
- * path is then unchanged and no temporary file is left. */
-int render_write_atomically(const char *path, const void *data, size_t size, dl_error *err);
-
 /* ---- paths and the files of an output folder (render_files.c) ---- */
 
 /* Returns dir/name, malloc'ed, without doubling a '/' that ends dir. */

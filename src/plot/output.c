@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
+
 /* cairo's limit on image surface sides, pixels */
 #define CAIRO_IMAGE_MAX 32767
 
@@ -337,61 +339,6 @@ static int render_png(plot_figure *figure, double ppi, buffer *b, dl_error *err)
 
 /* ---- writing the file ---- */
 
-static int write_all(int fd, const unsigned char *data, size_t size)
-{
-    while (size > 0) {
-        ssize_t written = write(fd, data, size);
-        if (written < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        data += written;
-        size -= (size_t)written;
-    }
-    return 0;
-}
-
-/* Writes data to a temporary file beside path, then renames it to path. */
-static int write_atomically(const char *path, const unsigned char *data, size_t size,
-                            dl_error *err)
-{
-    size_t name_size = strlen(path) + 48;
-    char *temporary = malloc(name_size);
-    if (temporary == NULL)
-        return dl_error_set(err, "%s: out of memory naming the temporary file", path);
-
-    /* O_EXCL: a name left by another process is skipped, never reused */
-    int fd = -1;
-    for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
-        snprintf(temporary, name_size, "%s.%ld.%d.tmp", path, (long)getpid(), attempt);
-        fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd < 0 && errno != EEXIST)
-            break;
-    }
-    if (fd < 0) {
-        int status = dl_error_set(err, "%s: cannot create a temporary file beside it: %s", path,
-                                  strerror(errno));
-        free(temporary);
-        return status;
-    }
-
-    int status = 0;
-    if (write_all(fd, data, size) != 0) {
-        status = dl_error_set(err, "%s: writing failed: %s", temporary, strerror(errno));
-        close(fd);
-    } else if (close(fd) != 0) {
-        status = dl_error_set(err, "%s: closing failed: %s", temporary, strerror(errno));
-    } else if (rename(temporary, path) != 0) {
-        status = dl_error_set(err, "%s: cannot rename the temporary file into place: %s", path,
-                              strerror(errno));
-    }
-    if (status != 0)
-        unlink(temporary);
-    free(temporary);
-    return status;
-}
-
 int plot_figure_write(plot_figure *figure, const char *path, plot_format format, double ppi,
                       dl_error *err)
 {
@@ -399,7 +346,7 @@ int plot_figure_write(plot_figure *figure, const char *path, plot_format format,
     int status = format == PLOT_FORMAT_PNG ? render_png(figure, ppi, &b, err)
                                            : render_vector(figure, format, &b, err);
     if (status == 0)
-        status = write_atomically(path, b.data, b.size, err);
+        status = dl_atomic_file_write(path, b.data, b.size, err);
     else
         dl_error_prefix(err, "%s", path);
     free(b.data);
