@@ -1,9 +1,9 @@
 /* output_folder.h - the folder a run or render writes into.
  *
- * A folder is prepared once per command: created with its parents when it
- * is missing, and locked with flock(2) for as long as the command runs, so
- * a second driftlab process that targets the same folder stops at once
- * instead of truncating files the first one is writing. The lock is on the
+ * A folder is prepared once per command. It is created with its parents
+ * when it is missing and locked with flock(2) for as long as the command
+ * runs. So a second driftlab process that targets the same folder stops at
+ * once instead of truncating files the first one is writing. The lock is on the
  * folder itself, so no lock file is left behind; the kernel releases it
  * when the process ends, also after a crash.
  */
