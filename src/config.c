@@ -39,6 +39,7 @@
 #include <string.h>
 
 #include "sweep_values.h"
+#include "utf8.h"
 
 /* Largest vocabulary clusters * tokens_per_cluster may give. */
 #define VOCABULARY_MAX 65536
@@ -1947,48 +1948,6 @@ static void collect_axes(dl_config *cfg)
  * Encoding
  * ====================================================================== */
 
-/* Length of the UTF-8 sequence that starts at p, or 0 when the bytes from
- * p to end do not start a valid one. Overlong forms, surrogates (U+D800 to
- * U+DFFF) and code points above U+10FFFF are invalid, as in the check of
- * the results store before it writes the config text. */
-static size_t utf8_sequence_length(const unsigned char *p,
-                                   const unsigned char *end)
-{
-    unsigned char lead = p[0];
-    unsigned char second_min = 0x80;
-    unsigned char second_max = 0xBF;
-    size_t length;
-
-    if (lead < 0x80)
-        return 1;
-    if (lead >= 0xC2 && lead <= 0xDF) {
-        length = 2;
-    } else if (lead >= 0xE0 && lead <= 0xEF) {
-        length = 3;
-        if (lead == 0xE0)
-            second_min = 0xA0;  /* below is an overlong form */
-        else if (lead == 0xED)
-            second_max = 0x9F;  /* above are the surrogates */
-    } else if (lead >= 0xF0 && lead <= 0xF4) {
-        length = 4;
-        if (lead == 0xF0)
-            second_min = 0x90;  /* below is an overlong form */
-        else if (lead == 0xF4)
-            second_max = 0x8F;  /* above is beyond U+10FFFF */
-    } else {
-        return 0;  /* a continuation byte, 0xC0, 0xC1 or 0xF5 and up */
-    }
-
-    if ((size_t)(end - p) < length)
-        return 0;
-    if (p[1] < second_min || p[1] > second_max)
-        return 0;
-    for (size_t k = 2; k < length; k++)
-        if (p[k] < 0x80 || p[k] > 0xBF)
-            return 0;
-    return length;
-}
-
 /* Reports the first byte of every line that is not valid UTF-8, with its
  * line and its byte offset in the line. Returns true when there is none. */
 static bool check_utf8(parse_context *ctx, const char *text, size_t length)
@@ -2007,7 +1966,7 @@ static bool check_utf8(parse_context *ctx, const char *text, size_t length)
             continue;
         }
 
-        size_t sequence = utf8_sequence_length(p, end);
+        size_t sequence = dl_utf8_sequence_length(p, end);
         if (sequence > 0) {
             p += sequence;
             continue;

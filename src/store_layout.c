@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "digest.h"
+#include "utf8.h"
 
 /* ---- tunables ---- */
 
@@ -229,49 +230,6 @@ const char *dl_store_stat_name(dl_stat stat)
 
 /* ---- plan checks and layout ---- */
 
-/* Returns the offset of the first byte of text that is not valid UTF-8
- * (overlong forms and surrogates included), or length when all is valid. */
-static size_t utf8_invalid_offset(const unsigned char *text, size_t length)
-{
-    size_t i = 0;
-    while (i < length) {
-        unsigned char lead = text[i];
-        size_t n_continuation;
-        uint32_t code_point, smallest;
-        if (lead < 0x80) {
-            i++;
-            continue;
-        } else if ((lead & 0xE0) == 0xC0) {
-            n_continuation = 1;
-            code_point = lead & 0x1F;
-            smallest = 0x80;
-        } else if ((lead & 0xF0) == 0xE0) {
-            n_continuation = 2;
-            code_point = lead & 0x0F;
-            smallest = 0x800;
-        } else if ((lead & 0xF8) == 0xF0) {
-            n_continuation = 3;
-            code_point = lead & 0x07;
-            smallest = 0x10000;
-        } else {
-            return i;
-        }
-
-        if (length - i <= n_continuation)
-            return i;
-        for (size_t k = 1; k <= n_continuation; k++) {
-            if ((text[i + k] & 0xC0) != 0x80)
-                return i;
-            code_point = (code_point << 6) | (text[i + k] & 0x3F);
-        }
-        if (code_point < smallest || code_point > 0x10FFFF
-            || (code_point >= 0xD800 && code_point <= 0xDFFF))
-            return i;
-        i += n_continuation + 1;
-    }
-    return length;
-}
-
 /* Checks that the plan describes a drift sweep the layout can hold and
  * agrees with its config. A failure here is a bug in the caller. */
 int dl_store_plan_check(const dl_plan *plan, dl_error *err)
@@ -362,8 +320,7 @@ int dl_store_config_text_check(const dl_config *cfg, char sha256[65],
         return dl_error_set(err, "%s: byte %zu is a NUL byte; results.h5 "
                             "stores the config as text, so remove it", name,
                             (size_t)(nul - cfg->text));
-    size_t bad = utf8_invalid_offset((const unsigned char *)cfg->text,
-                                     cfg->text_length);
+    size_t bad = dl_utf8_invalid_offset(cfg->text, cfg->text_length);
     if (bad != cfg->text_length)
         return dl_error_set(err, "%s: byte %zu is not valid UTF-8; results.h5 "
                             "stores the config as UTF-8 text, so save the "
