@@ -20,10 +20,12 @@
 
 #include "config.h"
 #include "log.h"
+#include "lora_sweep.h"
 #include "output_folder.h"
 #include "plan.h"
 #include "render.h"
 #include "store.h"
+#include "store_lora.h"
 #include "sweep.h"
 #include "sweep_values.h"
 
@@ -250,6 +252,45 @@ static void handle_interrupt(int signal_number)
     signal(SIGTERM, SIG_DFL);
 }
 
+/* The config and thread count of the [lora] sweep that write_lora_group
+ * runs. */
+typedef struct {
+    const dl_config *cfg;
+    int threads;
+} lora_request;
+
+/* Runs the [lora] sweep and writes /lora into the open results file; a
+ * dl_store_extra_writer. */
+static int write_lora_group(int64_t file, const char *partial_path, void *context,
+                            dl_error *err)
+{
+    const lora_request *request = context;
+    dl_lora_sweep_result result;
+    double start = now_seconds();
+    if (dl_lora_sweep_run(request->cfg, request->threads, &result, err) != 0)
+        return -1;
+    dl_log_verbose("fitted %zu LoRA adapters and %zu full-rank baselines in %.2f s",
+                   dl_lora_sweep_run_count(request->cfg), result.n_seeds,
+                   now_seconds() - start);
+    int status = dl_store_lora_write(file, partial_path, request->cfg, &result, err);
+    dl_lora_sweep_result_free(&result);
+    return status;
+}
+
+/* Runs a config without [drift]: the [lora] sweep alone into results_path.
+ * NOTE: this path has no --resume and does not stop on an interrupt; it
+ * recomputes every run. */
+static int run_lora_only(const dl_config *cfg, const char *results_path, int threads,
+                         dl_error *err)
+{
+    dl_lora_sweep_result result;
+    if (dl_lora_sweep_run(cfg, threads, &result, err) != 0)
+        return -1;
+    int status = dl_store_lora_create(results_path, cfg, DRIFTLAB_VERSION, &result, err);
+    dl_lora_sweep_result_free(&result);
+    return status;
+}
+
 static void print_key_numbers(const dl_plan *plan, const dl_point_key_numbers *key)
 {
     const dl_config *cfg = plan->config;
@@ -284,7 +325,8 @@ static int check_run_request(const dl_config *cfg, const char *results_path, int
     int used_threads = dl_sweep_thread_count(threads);
     if ((size_t)used_threads > plan.n_runs)
         used_threads = (int)plan.n_runs;
-    if (dl_sweep_check_limits(&plan, used_threads, &err) != 0) {
+    /* TODO: estimate the memory and output of the [lora] sweep too */
+    if (cfg->has_drift && dl_sweep_check_limits(&plan, used_threads, &err) != 0) {
         dl_log_error("%s", err.message);
         return DL_EXIT_USAGE;
     }
@@ -395,11 +437,23 @@ static int command_run(int argc, char **argv)
     dl_plan plan;
     dl_plan_init(&plan, &cfg);
     int used_threads = dl_sweep_thread_count(threads);
-    dl_log_info("%s: %zu %s (%zu %s x %zu %s) on %d %s", config_path, plan.n_runs,
-                plural(plan.n_runs, "run", "runs"), plan.n_points,
-                plural(plan.n_points, "sweep point", "sweep points"), plan.n_seeds,
-                plural(plan.n_seeds, "seed", "seeds"), used_threads,
-                plural((size_t)used_threads, "thread", "threads"));
+    if (cfg.has_drift)
+        dl_log_info("%s: %zu %s (%zu %s x %zu %s) on %d %s", config_path, plan.n_runs,
+                    plural(plan.n_runs, "run", "runs"), plan.n_points,
+                    plural(plan.n_points, "sweep point", "sweep points"), plan.n_seeds,
+                    plural(plan.n_seeds, "seed", "seeds"), used_threads,
+                    plural((size_t)used_threads, "thread", "threads"));
+    if (cfg.has_lora) {
+        size_t lora_runs = dl_lora_sweep_run_count(&cfg);
+        dl_log_info("%s: %zu LoRA %s (%zu %s x %zu %s x %zu %s) and %zu full-rank "
+                    "%s on %d %s", config_path, lora_runs,
+                    plural(lora_runs, "fit", "fits"), cfg.lora_rank.count,
+                    plural(cfg.lora_rank.count, "rank", "ranks"), cfg.lora_alpha.count,
+                    plural(cfg.lora_alpha.count, "alpha", "alphas"), cfg.n_seeds,
+                    plural(cfg.n_seeds, "seed", "seeds"), cfg.n_seeds,
+                    plural(cfg.n_seeds, "baseline", "baselines"), used_threads,
+                    plural((size_t)used_threads, "thread", "threads"));
+    }
     int lock = dl_output_folder_lock(output, &err);
     if (lock < 0) {
         dl_log_error("%s", err.message);
@@ -409,24 +463,32 @@ static int command_run(int argc, char **argv)
 
     signal(SIGINT, handle_interrupt);
     signal(SIGTERM, handle_interrupt);
+    lora_request lora = {.cfg = &cfg, .threads = threads};
     dl_sweep_options sweep_options = {
         .threads = threads,
         .resume = resume,
         .show_progress = dl_log_get_level() >= DL_LOG_NORMAL && isatty(STDERR_FILENO),
+        .extra_writer = cfg.has_lora ? write_lora_group : NULL,
+        .extra_writer_context = &lora,
     };
     dl_point_key_numbers *key_numbers = NULL;
     double start = now_seconds();
-    if (dl_sweep_run(&cfg, results_path, &sweep_options, &key_numbers, &err) != 0) {
+    int run_status = cfg.has_drift
+                         ? dl_sweep_run(&cfg, results_path, &sweep_options, &key_numbers, &err)
+                         : run_lora_only(&cfg, results_path, threads, &err);
+    if (run_status != 0) {
         dl_log_error("%s", err.message);
         dl_output_folder_unlock(lock);
         dl_config_free(&cfg);
         return DL_EXIT_FAILED;
     }
-    dl_log_verbose("simulated and stored %zu runs in %.2f s", plan.n_runs,
-                   now_seconds() - start);
+    if (cfg.has_drift)
+        dl_log_verbose("simulated and stored %zu runs in %.2f s", plan.n_runs,
+                       now_seconds() - start);
 
     if (dl_log_get_level() >= DL_LOG_NORMAL) {
-        print_key_numbers(&plan, key_numbers);
+        if (cfg.has_drift)
+            print_key_numbers(&plan, key_numbers);
         fflush(stdout);
         dl_log_info("wrote %s", results_path);
     }
@@ -442,6 +504,12 @@ static int command_run(int argc, char **argv)
     }
 
     /* the figures and the report, in the config's formats unless --format */
+    if (render && !cfg.has_drift) {
+        /* TODO: draw figures of the /lora group */
+        dl_log_info("no figures: the config has no [drift] section, and driftlab draws "
+                    "no LoRA figures yet");
+        render = false;
+    }
     if (render) {
         start = now_seconds();
         if (dl_render(results_path, output, formats != 0 ? formats : cfg.formats, &err) != 0) {
@@ -547,6 +615,27 @@ static int command_render(int argc, char **argv)
 
 /* ---- check --------------------------------------------------------------- */
 
+/* Prints the [lora] part of a config for check. */
+static void print_lora_plan(const dl_config *cfg)
+{
+    const dl_lora_task_params *task = &cfg->lora_task;
+    const dl_lora_train_params *train = &cfg->lora_train;
+    printf("lora      D %d x N %d, task rank %d, scaling %s, init %s, %s at %g for %d "
+           "steps\n", task->input_dim, task->output_dim, task->task_rank,
+           dl_lora_scaling_name(cfg->lora_adapter.scaling),
+           dl_lora_init_name(cfg->lora_adapter.init),
+           dl_lora_optimizer_name(train->optimizer), train->learning_rate, train->steps);
+    printf("lora axis rank (%zu %s): ", cfg->lora_rank.count,
+           plural(cfg->lora_rank.count, "value", "values"));
+    print_axis_values(stdout, &cfg->lora_rank);
+    printf("\nlora axis alpha (%zu %s): ", cfg->lora_alpha.count,
+           plural(cfg->lora_alpha.count, "value", "values"));
+    print_axis_values(stdout, &cfg->lora_alpha);
+    size_t runs = dl_lora_sweep_run_count(cfg);
+    printf("\nlora runs %zu %s and %zu full-rank %s\n", runs, plural(runs, "fit", "fits"),
+           cfg->n_seeds, plural(cfg->n_seeds, "baseline", "baselines"));
+}
+
 static int command_check(int argc, char **argv)
 {
     if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
@@ -572,12 +661,14 @@ static int command_check(int argc, char **argv)
 
     printf("config    %s\n", cfg.path);
     printf("name      %s\n", cfg.name);
-    printf("model     rule %s, projection %s, %d clusters x %d tokens, d_model %d, "
-           "d_head %d\n", dl_rule_name(cfg.rule), dl_projection_name(cfg.projection),
-           cfg.clusters, cfg.tokens_per_cluster, cfg.d_model, cfg.d_head);
-    printf("run       prompt of %d tokens, %d steps, attention kept for %d seeds\n",
-           cfg.prompt_length, cfg.steps, cfg.keep_attention);
-    for (size_t a = 0; a < plan.n_axes; a++) {
+    if (cfg.has_drift) {
+        printf("model     rule %s, projection %s, %d clusters x %d tokens, d_model %d, "
+               "d_head %d\n", dl_rule_name(cfg.rule), dl_projection_name(cfg.projection),
+               cfg.clusters, cfg.tokens_per_cluster, cfg.d_model, cfg.d_head);
+        printf("run       prompt of %d tokens, %d steps, attention kept for %d seeds\n",
+               cfg.prompt_length, cfg.steps, cfg.keep_attention);
+    }
+    for (size_t a = 0; cfg.has_drift && a < plan.n_axes; a++) {
         const dl_value_list *list = &cfg.sweep[plan.axis_key[a]];
         printf("axis %zu    %s (%zu values): ", a + 1, dl_sweep_key_name(plan.axis_key[a]),
                list->count);
@@ -588,6 +679,12 @@ static int command_check(int argc, char **argv)
     for (size_t s = 0; s < plan.n_seeds && s < 8; s++)
         printf(s == 0 ? "%lld" : ", %lld", (long long)cfg.seeds[s]);
     printf(plan.n_seeds > 8 ? ", ...)\n" : ")\n");
+    if (cfg.has_lora)
+        print_lora_plan(&cfg);
+    if (!cfg.has_drift) {
+        dl_config_free(&cfg);
+        return DL_EXIT_OK;
+    }
     printf("runs      %zu (%zu %s x %zu %s)\n", plan.n_runs, plan.n_points,
            plural(plan.n_points, "sweep point", "sweep points"), plan.n_seeds,
            plural(plan.n_seeds, "seed", "seeds"));

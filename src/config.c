@@ -22,7 +22,7 @@
  * INI_HANDLER_LINENO 0 and a fixed 200-byte line buffer: it would cut a
  * longer line into two bogus lines and gives the handler no line number.
  *
- * Leaves out: the [lora] section (rejected for now), quoted values, escape
+ * Leaves out: quoted values, escape
  * sequences, interpolation and includes.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -91,6 +91,7 @@ typedef enum {
     SECTION_NONE = 0,  /* before the first section header */
     SECTION_EXPERIMENT,
     SECTION_DRIFT,
+    SECTION_LORA,
     SECTION_FIGURES,
     SECTION_SKIPPED    /* unknown, unsupported or malformed: keys ignored */
 } section_id;
@@ -98,6 +99,7 @@ typedef enum {
 static const char *const section_names[] = {
     [SECTION_EXPERIMENT] = "experiment",
     [SECTION_DRIFT] = "drift",
+    [SECTION_LORA] = "lora",
     [SECTION_FIGURES] = "figures",
 };
 
@@ -128,6 +130,24 @@ typedef enum {
     KEY_GAIN,
     KEY_GAIN_OUT,
     KEY_CLUSTER_SPREAD,
+    KEY_LORA_D,
+    KEY_LORA_N,
+    KEY_LORA_TASK_RANK,
+    KEY_LORA_TASK_SCALE,
+    KEY_LORA_TASK_DECAY,
+    KEY_LORA_TASK_NOISE,
+    KEY_LORA_N_TRAIN,
+    KEY_LORA_N_EVAL,
+    KEY_LORA_N_OLD,
+    KEY_LORA_RANK,
+    KEY_LORA_ALPHA,
+    KEY_LORA_SCALING,
+    KEY_LORA_INIT,
+    KEY_LORA_OPTIMIZER,
+    KEY_LORA_LEARNING_RATE,
+    KEY_LORA_STEPS,
+    KEY_LORA_BATCH_SIZE,
+    KEY_LORA_CURVE_LENGTH,
     KEY_FIGURE_TEMPERATURE,
     KEY_FIGURE_SEED,
     KEY_PNG_PPI,
@@ -155,6 +175,9 @@ static bool parse_figure_temperature(parse_context *ctx, key_id key,
                                      dl_config *cfg);
 static bool parse_figure_seed(parse_context *ctx, key_id key, dl_config *cfg);
 static bool parse_png_ppi(parse_context *ctx, key_id key, dl_config *cfg);
+static bool parse_lora_real(parse_context *ctx, key_id key, dl_config *cfg);
+static bool parse_lora_name(parse_context *ctx, key_id key, dl_config *cfg);
+static bool parse_lora_axis(parse_context *ctx, key_id key, dl_config *cfg);
 
 /* One INI key. min, max and field apply to integer keys (parse_int_key)
  * and to max_*_mb (parse_megabytes); sweep to sweepable keys. */
@@ -177,6 +200,13 @@ typedef struct {
 #define MEGABYTES_KEY(name, member) \
     {name, SECTION_EXPERIMENT, parse_megabytes, 0, 0, \
      offsetof(dl_config, member), -1, false}
+/* Largest D, N, task_rank, row count and curve_length of [lora], the
+ * limit that lora_params.c applies. */
+#define LORA_DIMENSION_MAX 1000000
+#define LORA_INT_KEY(name, member, min, max, shape)                    \
+    {name, SECTION_LORA, parse_int_key, min, max,                      \
+     offsetof(dl_config, member), -1, shape}
+#define LORA_KEY(name, parse) {name, SECTION_LORA, parse, 0, 0, 0, -1, false}
 #define SWEEP_KEY(name, sweep) \
     {name, SECTION_DRIFT, parse_sweep_key, 0, 0, 0, sweep, false}
 
@@ -216,6 +246,36 @@ static const key_spec key_specs[KEY_COUNT] = {
     [KEY_GAIN_OUT] = SWEEP_KEY("gain_out", DL_SWEEP_GAIN_OUT),
     [KEY_CLUSTER_SPREAD] = SWEEP_KEY("cluster_spread",
                                      DL_SWEEP_CLUSTER_SPREAD),
+    [KEY_LORA_D] = LORA_INT_KEY("D", lora_task.input_dim, 1,
+                                LORA_DIMENSION_MAX, true),
+    [KEY_LORA_N] = LORA_INT_KEY("N", lora_task.output_dim, 1,
+                                LORA_DIMENSION_MAX, true),
+    /* at most min(D, N), which check_lora_ranks checks */
+    [KEY_LORA_TASK_RANK] = LORA_INT_KEY("task_rank", lora_task.task_rank, 1,
+                                        LORA_DIMENSION_MAX, false),
+    [KEY_LORA_TASK_SCALE] = LORA_KEY("task_scale", parse_lora_real),
+    [KEY_LORA_TASK_DECAY] = LORA_KEY("task_decay", parse_lora_real),
+    [KEY_LORA_TASK_NOISE] = LORA_KEY("task_noise", parse_lora_real),
+    [KEY_LORA_N_TRAIN] = LORA_INT_KEY("n_train", lora_task.n_train, 1,
+                                      LORA_DIMENSION_MAX, true),
+    [KEY_LORA_N_EVAL] = LORA_INT_KEY("n_eval", lora_task.n_eval, 1,
+                                     LORA_DIMENSION_MAX, true),
+    [KEY_LORA_N_OLD] = LORA_INT_KEY("n_old", lora_task.n_old, 1,
+                                    LORA_DIMENSION_MAX, true),
+    [KEY_LORA_RANK] = LORA_KEY("rank", parse_lora_axis),
+    [KEY_LORA_ALPHA] = LORA_KEY("alpha", parse_lora_axis),
+    [KEY_LORA_SCALING] = LORA_KEY("scaling", parse_lora_name),
+    [KEY_LORA_INIT] = LORA_KEY("init", parse_lora_name),
+    [KEY_LORA_OPTIMIZER] = LORA_KEY("optimizer", parse_lora_name),
+    [KEY_LORA_LEARNING_RATE] = LORA_KEY("learning_rate", parse_lora_real),
+    [KEY_LORA_STEPS] = LORA_INT_KEY("steps", lora_train.steps, 1, 100000000,
+                                    false),
+    /* at most n_train, which check_lora_batch_size checks */
+    [KEY_LORA_BATCH_SIZE] = LORA_INT_KEY("batch_size", lora_train.batch_size,
+                                         0, LORA_DIMENSION_MAX, false),
+    [KEY_LORA_CURVE_LENGTH] = LORA_INT_KEY("curve_length",
+                                           lora_train.curve_length, 2,
+                                           LORA_DIMENSION_MAX, true),
     [KEY_FIGURE_TEMPERATURE] = OTHER_KEY("temperature", SECTION_FIGURES,
                                          parse_figure_temperature),
     [KEY_FIGURE_SEED] = OTHER_KEY("seed", SECTION_FIGURES, parse_figure_seed),
@@ -280,6 +340,7 @@ struct parse_context {
     /* handler */
     section_id section;
     bool saw_drift;
+    bool saw_lora;
     raw_value raw[KEY_COUNT];
     raw_value *last_value;  /* where a continuation goes, NULL: drop it */
 
@@ -692,16 +753,12 @@ static void enter_section(parse_context *ctx, const char *name, size_t length)
             && memcmp(name, section_names[s], length) == 0) {
             ctx->section = s;
             ctx->saw_drift |= s == SECTION_DRIFT;
+            ctx->saw_lora |= s == SECTION_LORA;
             return;
         }
     }
 
     ctx->section = SECTION_SKIPPED;
-    if (length == 4 && memcmp(name, "lora", 4) == 0) {
-        report(ctx, ctx->line, "section [lora] is not supported by this "
-               "version of driftlab yet; remove it");
-        return;
-    }
 
     for (section_id s = SECTION_EXPERIMENT; s <= SECTION_FIGURES; s++) {
         if (is_close(shown, section_names[s])) {
@@ -711,7 +768,7 @@ static void enter_section(parse_context *ctx, const char *name, size_t length)
         }
     }
     report(ctx, ctx->line, "unknown section '%s'; the sections are "
-           "[experiment], [drift] and [figures]", shown);
+           "[experiment], [drift], [lora] and [figures]", shown);
 }
 
 static char *read_section_header(parse_context *ctx, char *buffer,
@@ -872,7 +929,7 @@ static int store_value(void *user, const char *section, const char *name,
 
     if (ctx->section == SECTION_NONE) {
         report(ctx, ctx->line, "key '%s' is outside any section; put it "
-               "under [experiment], [drift] or [figures]", name);
+               "under [experiment], [drift], [lora] or [figures]", name);
         return 1;
     }
     if (ctx->section == SECTION_SKIPPED)
@@ -957,6 +1014,9 @@ static bool parse_one_number(parse_context *ctx, key_id key, unsigned flags,
         report_invalid(ctx, key, "%s sets array shapes, so it takes one "
                        "value; use one config per value",
                        key_specs[key].name);
+    else if (key_specs[key].section == SECTION_LORA)
+        report_invalid(ctx, key, "%s takes one value; only rank and alpha "
+                       "can be swept in [lora]", key_specs[key].name);
     else if (key_specs[key].section == SECTION_FIGURES)
         report_invalid(ctx, key, "%s in [figures] chooses one setting of "
                        "the figures, so it takes one value",
@@ -1430,6 +1490,142 @@ static bool parse_png_ppi(parse_context *ctx, key_id key, dl_config *cfg)
     return true;
 }
 
+/* Range of a real [lora] key and the field it sets. */
+static bool lora_real_field(dl_config *cfg, key_id key, double **field,
+                            double *min, bool *min_exclusive, double *max)
+{
+    *max = INFINITY;
+    *min = 0.0;
+    *min_exclusive = false;
+    switch (key) {
+    case KEY_LORA_TASK_SCALE:
+        *field = &cfg->lora_task.task_scale;
+        return true;
+    case KEY_LORA_TASK_DECAY:
+        *field = &cfg->lora_task.task_decay;
+        *min_exclusive = true;
+        *max = 1.0;
+        return true;
+    case KEY_LORA_TASK_NOISE:
+        *field = &cfg->lora_task.task_noise;
+        return true;
+    case KEY_LORA_LEARNING_RATE:
+        *field = &cfg->lora_train.learning_rate;
+        *min_exclusive = true;
+        return true;
+    default:
+        return false;
+    }
+}
+
+static bool parse_lora_real(parse_context *ctx, key_id key, dl_config *cfg)
+{
+    double *field = NULL, min, max, value;
+    bool min_exclusive;
+
+    if (!lora_real_field(cfg, key, &field, &min, &min_exclusive, &max)) {
+        report_invalid(ctx, key, "internal error: no field for this key");
+        return false;
+    }
+    if (!parse_one_number(ctx, key, 0, &value))
+        return false;
+
+    bool too_low = min_exclusive ? value <= min : value < min;
+    if (too_low || value > max || !isfinite(value)) {
+        if (key == KEY_LORA_TASK_DECAY)
+            report_invalid(ctx, key, "must be in (0, 1], so that the "
+                           "singular values of the task do not grow");
+        else
+            report_invalid(ctx, key, "must be a finite number %s 0",
+                           min_exclusive ? ">" : ">=");
+        return false;
+    }
+    *field = value;
+    return true;
+}
+
+static bool parse_lora_name(parse_context *ctx, key_id key, dl_config *cfg)
+{
+    const char *text = ctx->raw[key].text;
+
+    if (key == KEY_LORA_SCALING) {
+        if (strcmp(text, "standard") == 0)
+            cfg->lora_adapter.scaling = DL_LORA_SCALING_STANDARD;
+        else if (strcmp(text, "rslora") == 0)
+            cfg->lora_adapter.scaling = DL_LORA_SCALING_RSLORA;
+        else if (strcmp(text, "none") == 0)
+            cfg->lora_adapter.scaling = DL_LORA_SCALING_NONE;
+        else {
+            report_invalid(ctx, key, "must be 'standard', 'rslora' or 'none'");
+            return false;
+        }
+        return true;
+    }
+    if (key == KEY_LORA_INIT) {
+        if (strcmp(text, "kaiming") == 0)
+            cfg->lora_adapter.init = DL_LORA_INIT_KAIMING;
+        else if (strcmp(text, "gaussian") == 0)
+            cfg->lora_adapter.init = DL_LORA_INIT_GAUSSIAN;
+        else if (strcmp(text, "svd") == 0)
+            cfg->lora_adapter.init = DL_LORA_INIT_SVD;
+        else {
+            report_invalid(ctx, key, "must be 'kaiming', 'gaussian' or 'svd'");
+            return false;
+        }
+        return true;
+    }
+    if (strcmp(text, "adam") == 0)
+        cfg->lora_train.optimizer = DL_LORA_OPTIMIZER_ADAM;
+    else if (strcmp(text, "sgd") == 0)
+        cfg->lora_train.optimizer = DL_LORA_OPTIMIZER_SGD;
+    else {
+        report_invalid(ctx, key, "must be 'adam' or 'sgd'");
+        return false;
+    }
+    return true;
+}
+
+/* Parses rank (integers >= 1) or alpha (>= 0). The upper bound of rank,
+ * min(D, N), is checked in check_lora_ranks. */
+static bool parse_lora_axis(parse_context *ctx, key_id key, dl_config *cfg)
+{
+    bool is_rank = key == KEY_LORA_RANK;
+    dl_sweep_values values;
+    dl_error err;
+
+    if (dl_sweep_values_parse(ctx->raw[key].text,
+                              is_rank ? DL_SWEEP_VALUES_INTEGER : 0, &values,
+                              &err) != 0) {
+        report_invalid(ctx, key, "%s", err.message);
+        return false;
+    }
+    for (size_t i = 0; i < values.count; i++) {
+        double v = values.values[i];
+        char shown[32];
+        dl_sweep_values_format(v, shown, sizeof shown);
+        if (is_rank && v < 1) {
+            report_invalid(ctx, key, "every rank must be at least 1, got %s, "
+                           "because B is D x r and A is r x N; set alpha = 0 "
+                           "to reproduce the base model", shown);
+            dl_sweep_values_free(&values);
+            return false;
+        }
+        if (!is_rank && !(v >= 0.0 && isfinite(v))) {
+            report_invalid(ctx, key, "every alpha must be a finite number "
+                           ">= 0, got %s", shown);
+            dl_sweep_values_free(&values);
+            return false;
+        }
+    }
+
+    dl_value_list *list = is_rank ? &cfg->lora_rank : &cfg->lora_alpha;
+    free(list->values);
+    list->values = values.values;
+    list->count = values.count;
+    list->line = ctx->raw[key].line;
+    return true;
+}
+
 /* ======================================================================
  * Defaults and checks across keys
  * ====================================================================== */
@@ -1459,6 +1655,23 @@ static void set_defaults(parse_context *ctx, dl_config *cfg)
     cfg->figure_seed = 0;
     cfg->png_ppi = PNG_PPI_DEFAULT;
     cfg->strip_steps = STRIP_STEPS_DEFAULT;
+
+    cfg->lora_task = dl_lora_task_params_default();
+    cfg->lora_adapter = dl_lora_adapter_params_default();
+    cfg->lora_train = dl_lora_train_params_default();
+    const double lora_defaults[2] = {cfg->lora_adapter.rank,
+                                     cfg->lora_adapter.alpha};
+    dl_value_list *lora_lists[2] = {&cfg->lora_rank, &cfg->lora_alpha};
+    for (int i = 0; i < 2; i++) {
+        lora_lists[i]->values = malloc(sizeof *lora_lists[i]->values);
+        if (lora_lists[i]->values == NULL) {
+            ctx->out_of_memory = true;
+            continue;
+        }
+        lora_lists[i]->values[0] = lora_defaults[i];
+        lora_lists[i]->count = 1;
+        lora_lists[i]->line = 0;
+    }
 
     for (int k = 0; k < DL_SWEEP_COUNT; k++) {
         dl_value_list *list = &cfg->sweep[k];
@@ -1520,6 +1733,12 @@ static const char *describe_expected_value(key_id key, char *buffer,
         return "give the prompt's token ids as a comma list";
     if (spec->parse == parse_sweep_key)
         return "give a number, a comma list or a range";
+    if (spec->parse == parse_lora_axis)
+        return "give a number, a comma list or a range";
+    if (spec->parse == parse_lora_real)
+        return "give one number";
+    if (spec->parse == parse_lora_name)
+        return "give one name";
     if (spec->parse == parse_figure_temperature)
         return "give one of the temperatures of the sweep";
     if (spec->parse == parse_figure_seed)
@@ -1691,6 +1910,60 @@ static void check_run_count(parse_context *ctx, const dl_config *cfg)
                        (unsigned long long)(runs * count));
         return;
     }
+}
+
+/* Checks task_rank and every rank against min(D, N), which bounds the
+ * rank of a D x N matrix. */
+static void check_lora_ranks(parse_context *ctx, dl_config *cfg)
+{
+    if (!both_valid(ctx, KEY_LORA_D, KEY_LORA_N))
+        return;
+    int input_dim = cfg->lora_task.input_dim;
+    int output_dim = cfg->lora_task.output_dim;
+    int smaller = input_dim < output_dim ? input_dim : output_dim;
+
+    if (ctx->valid[KEY_LORA_TASK_RANK] && cfg->lora_task.task_rank > smaller)
+        report_invalid(ctx, KEY_LORA_TASK_RANK, "must be at most min(D, N) "
+                       "= %d, because the task's update is D x N = %d x %d",
+                       smaller, input_dim, output_dim);
+    if (!ctx->valid[KEY_LORA_RANK] || cfg->lora_rank.values == NULL)
+        return;
+    for (size_t i = 0; i < cfg->lora_rank.count; i++) {
+        double rank = cfg->lora_rank.values[i];
+        if (rank <= smaller)
+            continue;
+        char shown[32];
+        dl_sweep_values_format(rank, shown, sizeof shown);
+        report_invalid(ctx, KEY_LORA_RANK, "every rank must be at most min(D, "
+                       "N) = %d, got %s, because B A is D x N = %d x %d and "
+                       "cannot have a higher rank", smaller, shown, input_dim,
+                       output_dim);
+        return;
+    }
+}
+
+static void check_lora_batch_size(parse_context *ctx, dl_config *cfg)
+{
+    if (!both_valid(ctx, KEY_LORA_BATCH_SIZE, KEY_LORA_N_TRAIN))
+        return;
+    if (cfg->lora_train.batch_size > cfg->lora_task.n_train)
+        report_invalid(ctx, KEY_LORA_BATCH_SIZE, "must be at most n_train = "
+                       "%d, or 0 for full batch", cfg->lora_task.n_train);
+}
+
+/* Checks that the LoRA sweep has at most DL_CONFIG_RUNS_MAX runs. */
+static void check_lora_run_count(parse_context *ctx, dl_config *cfg)
+{
+    if (!ctx->valid[KEY_LORA_RANK] || !ctx->valid[KEY_LORA_ALPHA]
+        || !ctx->valid[KEY_SEEDS])
+        return;
+    uint64_t runs = (uint64_t)cfg->lora_rank.count * cfg->lora_alpha.count;
+    if (runs > DL_CONFIG_RUNS_MAX / (cfg->n_seeds > 0 ? cfg->n_seeds : 1))
+        report_invalid(ctx, KEY_LORA_ALPHA, "the [lora] sweep has more than "
+                       "%d runs (%zu ranks x %zu alphas x %zu seeds); use "
+                       "fewer values", DL_CONFIG_RUNS_MAX,
+                       cfg->lora_rank.count, cfg->lora_alpha.count,
+                       cfg->n_seeds);
 }
 
 static void check_vocabulary(parse_context *ctx, dl_config *cfg)
@@ -2027,9 +2300,15 @@ static int parse_owned_text(char *text, size_t length,
     check_figure_temperature(&ctx, cfg);
     check_figure_seed(&ctx, cfg);
     check_strip_steps(&ctx, cfg);
-    if (!ctx.saw_drift)
-        report(&ctx, 0, "no [drift] section: nothing to simulate");
+    if (ctx.saw_lora) {
+        check_lora_ranks(&ctx, cfg);
+        check_lora_batch_size(&ctx, cfg);
+        check_lora_run_count(&ctx, cfg);
+    }
+    if (!ctx.saw_drift && !ctx.saw_lora)
+        report(&ctx, 0, "no [drift] or [lora] section: nothing to simulate");
     cfg->has_drift = ctx.saw_drift;
+    cfg->has_lora = ctx.saw_lora;
 
     if (ctx.raw[KEY_NAME].line == 0)
         set_default_name(&ctx, cfg);
@@ -2191,6 +2470,8 @@ void dl_config_free(dl_config *cfg)
     free(cfg->prompt);
     for (int k = 0; k < DL_SWEEP_COUNT; k++)
         free(cfg->sweep[k].values);
+    free(cfg->lora_rank.values);
+    free(cfg->lora_alpha.values);
     memset(cfg, 0, sizeof *cfg);
 }
 

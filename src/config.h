@@ -1,7 +1,8 @@
 /* config.h - the experiment configuration read from an INI file.
  *
- * Sections: [experiment], [drift] and the optional [figures], which chooses
- * the run and the resolution of the figures. Every numeric key of [drift]
+ * Sections: [experiment], [drift], [lora] and the optional [figures], which
+ * chooses the run and the resolution of the figures. A config needs [drift],
+ * [lora] or both. Every numeric key of [drift]
  * that accepts a sweep takes one of
  *   a scalar               0.7
  *   a comma list           0, 0.5, 1
@@ -23,6 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include "lora/lora_params.h"
 
 /* Maximum size of a config file in bytes (16 MiB). Loading stops reading
  * at this size, so that a path such as /dev/zero or a FIFO cannot fill the
@@ -111,6 +114,15 @@ typedef struct {
     int steps;
     int keep_attention;    /* attention rows are kept for this many seeds */
     dl_value_list sweep[DL_SWEEP_COUNT];
+
+    /* [lora]: rank and alpha are sweep axes (in that order, then the
+     * seeds), so lora_adapter.rank and lora_adapter.alpha are unused */
+    bool has_lora;
+    dl_lora_task_params lora_task;
+    dl_lora_adapter_params lora_adapter;
+    dl_lora_train_params lora_train;
+    dl_value_list lora_rank;   /* integers in [1, min(D, N)] */
+    dl_value_list lora_alpha;  /* >= 0 */
 
     /* sweep axes: keys with more than one value, in file order */
     dl_sweep_key axes[DL_SWEEP_COUNT];

@@ -24,7 +24,8 @@
  *   has no lock and the write order decides the bytes. (Debian 12's
  *   serial HDF5 1.10.8 is built thread-safe, but it serialises every call.)
  *
- * Left out: the /lora group (no LoRA writer exists yet) and parallel HDF5.
+ * The /lora group is written by store_lora.c through dl_store_finish_with.
+ * Left out: parallel HDF5.
  *
  * The layout tables and chunk choice are in store_layout.c, resuming is in
  * store_resume.c and the HDF5 error and attribute helpers are in
@@ -944,6 +945,12 @@ int dl_store_write_point_half_life(dl_store *store, size_t point,
 
 int dl_store_finish(dl_store *store, dl_error *err)
 {
+    return dl_store_finish_with(store, NULL, NULL, err);
+}
+
+int dl_store_finish_with(dl_store *store, dl_store_extra_writer writer,
+                         void *context, dl_error *err)
+{
     if (store == NULL)
         return dl_error_set(err, "results store: no store to finish");
 
@@ -954,6 +961,13 @@ int dl_store_finish(dl_store *store, dl_error *err)
         dl_error_set(err, "%s: %zu of %zu runs are not done, so the results "
                      "stay in this file for --resume", store->partial_path,
                      missing, store->plan->n_runs);
+        dl_store_close(store, NULL);
+        dl_store_free(store);
+        return -1;
+    }
+
+    if (writer != NULL
+        && writer((int64_t)store->file, store->partial_path, context, err) != 0) {
         dl_store_close(store, NULL);
         dl_store_free(store);
         return -1;

@@ -36,6 +36,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "drift.h"
@@ -120,6 +121,17 @@ int dl_store_write_point_half_life(dl_store *store, size_t point,
  * PATH.partial for --resume and PATH untouched, when a run is not marked
  * done or closing or renaming fails. Frees the store, also on failure. */
 int dl_store_finish(dl_store *store, dl_error *err);
+
+/* Writes more groups into the open results file, whose HDF5 file id is
+ * file, before the store closes it. Returns 0, or -1 with err set. */
+typedef int (*dl_store_extra_writer)(int64_t file, const char *partial_path,
+                                     void *context, dl_error *err);
+
+/* Like dl_store_finish, but calls writer (when not NULL) with context
+ * after the run check and before closing. A failed writer leaves
+ * PATH.partial for --resume, as a failed close does. */
+int dl_store_finish_with(dl_store *store, dl_store_extra_writer writer,
+                         void *context, dl_error *err);
 
 /* Closes the store after a failed or interrupted run, keeping PATH.partial
  * for --resume. Frees the store. */

@@ -341,7 +341,8 @@ int dl_sweep_run(const dl_config *cfg, const char *results_path,
         dl_store_abandon(store);
         return -1;
     }
-    if (dl_store_finish(store, err) != 0) {
+    if (dl_store_finish_with(store, options->extra_writer,
+                             options->extra_writer_context, err) != 0) {
         free(key_numbers);
         return -1;
     }

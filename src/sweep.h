@@ -18,11 +18,16 @@
 #include "config.h"
 #include "error.h"
 #include "plan.h"
+#include "store.h"
 
 typedef struct {
     int threads;        /* 0: as many as OpenMP offers */
     bool resume;        /* continue PATH.partial, skipping finished runs */
     bool show_progress; /* print the progress line on stderr */
+    /* called before results.h5.partial is closed and renamed, to add
+     * groups such as /lora; NULL: nothing */
+    dl_store_extra_writer extra_writer;
+    void *extra_writer_context;
 } dl_sweep_options;
 
 /* Estimates of a plan's cost, in bytes. */

@@ -661,8 +661,8 @@ static void section_typo_suggests_nearest(void **state)
     assert_int_equal(result.status, -1);
     assert_true(has_line(result.messages, "lecture.ini:1: unknown section "
                          "'drfit'; did you mean 'drift'?"));
-    assert_true(has_line(result.messages, "lecture.ini: no [drift] section: "
-                         "nothing to simulate"));
+    assert_true(has_line(result.messages, "lecture.ini: no [drift] or [lora] "
+                         "section: nothing to simulate"));
 
     /* keys of an unknown section are not reported again */
     assert_int_equal(count_lines(result.messages), 2);
@@ -673,32 +673,141 @@ static void section_typo_suggests_nearest(void **state)
                          "you mean 'experiment'?");
     assert_rejected_with("[drift]\n[output]\n",
                          "lecture.ini:2: unknown section 'output'; the "
-                         "sections are [experiment], [drift] and [figures]");
+                         "sections are [experiment], [drift], [lora] and [figures]");
     assert_rejected_with("[drift]\n[figure]\n",
                          "lecture.ini:2: unknown section 'figure'; did you "
                          "mean 'figures'?");
 }
 
-static void lora_section_is_not_supported_yet(void **state)
+static void lora_section_parses_keys(void **state)
 {
     (void)state;
-    parse_result result = parse("[drift]\n\n[lora]\nrank = 4\n");
-    assert_int_equal(result.status, -1);
-    assert_true(has_line(result.messages, "lecture.ini:3: section [lora] is "
-                         "not supported by this version of driftlab yet; "
-                         "remove it"));
-    assert_int_equal(count_lines(result.messages), 1);
+    parse_result result = parse("[lora]\nD = 16\nN = 8\ntask_rank = 2\n"
+                                "task_scale = 2.5\ntask_decay = 0.5\n"
+                                "task_noise = 0.1\nn_train = 32\n"
+                                "n_eval = 24\nn_old = 16\nrank = 1..4\n"
+                                "alpha = 1, 4\nscaling = rslora\n"
+                                "init = gaussian\noptimizer = sgd\n"
+                                "learning_rate = 0.05\nsteps = 20\n"
+                                "batch_size = 8\ncurve_length = 5\n");
+    assert_parsed(&result);
+    const dl_config *cfg = &result.cfg;
+    assert_false(cfg->has_drift);
+    assert_true(cfg->has_lora);
+    assert_int_equal(cfg->lora_task.input_dim, 16);
+    assert_int_equal(cfg->lora_task.output_dim, 8);
+    assert_int_equal(cfg->lora_task.task_rank, 2);
+    assert_true(cfg->lora_task.task_scale == 2.5);
+    assert_true(cfg->lora_task.task_decay == 0.5);
+    assert_true(cfg->lora_task.task_noise == 0.1);
+    assert_int_equal(cfg->lora_task.n_train, 32);
+    assert_int_equal(cfg->lora_task.n_eval, 24);
+    assert_int_equal(cfg->lora_task.n_old, 16);
+    assert_int_equal(cfg->lora_rank.count, 4);
+    assert_true(cfg->lora_rank.values[3] == 4);
+    assert_int_equal(cfg->lora_alpha.count, 2);
+    assert_true(cfg->lora_alpha.values[1] == 4);
+    assert_int_equal(cfg->lora_adapter.scaling, DL_LORA_SCALING_RSLORA);
+    assert_int_equal(cfg->lora_adapter.init, DL_LORA_INIT_GAUSSIAN);
+    assert_int_equal(cfg->lora_train.optimizer, DL_LORA_OPTIMIZER_SGD);
+    assert_true(cfg->lora_train.learning_rate == 0.05);
+    assert_int_equal(cfg->lora_train.steps, 20);
+    assert_int_equal(cfg->lora_train.batch_size, 8);
+    assert_int_equal(cfg->lora_train.curve_length, 5);
     finish(&result);
+}
+
+static void lora_defaults_come_from_params(void **state)
+{
+    (void)state;
+    parse_result result = parse("[drift]\n[lora]\n");
+    assert_parsed(&result);
+    const dl_config *cfg = &result.cfg;
+    dl_lora_task_params task = dl_lora_task_params_default();
+    dl_lora_adapter_params adapter = dl_lora_adapter_params_default();
+    dl_lora_train_params train = dl_lora_train_params_default();
+    assert_true(cfg->has_drift);
+    assert_true(cfg->has_lora);
+    assert_int_equal(cfg->lora_task.input_dim, task.input_dim);
+    assert_int_equal(cfg->lora_task.n_train, task.n_train);
+    assert_true(cfg->lora_task.task_scale == task.task_scale);
+    assert_int_equal(cfg->lora_rank.count, 1);
+    assert_true(cfg->lora_rank.values[0] == adapter.rank);
+    assert_true(cfg->lora_alpha.values[0] == adapter.alpha);
+    assert_int_equal(cfg->lora_train.steps, train.steps);
+    assert_true(cfg->lora_train.learning_rate == train.learning_rate);
+    finish(&result);
+}
+
+static void lora_rank_above_min_dimension(void **state)
+{
+    (void)state;
+    assert_rejected_with("[lora]\nD = 16\nN = 8\nrank = 4, 9\n",
+                         "lecture.ini:4: rank: '4, 9' is invalid: every rank "
+                         "must be at most min(D, N) = 8, got 9, because B A "
+                         "is D x N = 16 x 8 and cannot have a higher rank");
+    assert_rejected_with("[lora]\nD = 4\nN = 8\ntask_rank = 5\nrank = 1\n",
+                         "lecture.ini:4: task_rank: '5' is invalid: must be "
+                         "at most min(D, N) = 4, because the task's update "
+                         "is D x N = 4 x 8");
+}
+
+static void lora_rank_below_one(void **state)
+{
+    (void)state;
+    assert_rejected_with("[lora]\nrank = 0\n",
+                         "lecture.ini:2: rank: '0' is invalid: every rank "
+                         "must be at least 1, got 0, because B is D x r and "
+                         "A is r x N; set alpha = 0 to reproduce the base "
+                         "model");
+    assert_rejected_with("[lora]\nrank = -2, 1\n",
+                         "lecture.ini:2: rank: '-2, 1' is invalid: every "
+                         "rank must be at least 1, got -2, because B is D x "
+                         "r and A is r x N; set alpha = 0 to reproduce the "
+                         "base model");
+}
+
+static void lora_invalid_values(void **state)
+{
+    (void)state;
+    assert_rejected_with("[lora]\nalpha = -1\n",
+                         "lecture.ini:2: alpha: '-1' is invalid: every alpha "
+                         "must be a finite number >= 0, got -1");
+    assert_rejected_with("[lora]\nscaling = linear\n",
+                         "lecture.ini:2: scaling: 'linear' is invalid: must "
+                         "be 'standard', 'rslora' or 'none'");
+    assert_rejected_with("[lora]\ntask_decay = 1.5\n",
+                         "lecture.ini:2: task_decay: '1.5' is invalid: must "
+                         "be in (0, 1], so that the singular values of the "
+                         "task do not grow");
+    assert_rejected_with("[lora]\nn_train = 8\nbatch_size = 16\n",
+                         "lecture.ini:3: batch_size: '16' is invalid: must "
+                         "be at most n_train = 8, or 0 for full batch");
+    assert_rejected_with("[lora]\nsteps = 10, 20\n",
+                         "lecture.ini:2: steps: '10, 20' is invalid: steps "
+                         "takes one value; only rank and alpha can be swept "
+                         "in [lora]");
+}
+
+static void lora_unknown_key_suggests_nearest(void **state)
+{
+    (void)state;
+    assert_rejected_with("[lora]\nlearning_rat = 0.1\n",
+                         "lecture.ini:2: unknown key 'learning_rat' in "
+                         "[lora]; did you mean 'learning_rate'?");
+    assert_rejected_with("[lora]\ntemperature = 0.5\n",
+                         "lecture.ini:2: key 'temperature' belongs in "
+                         "[drift], not in [lora]");
 }
 
 static void missing_drift_section_is_rejected(void **state)
 {
     (void)state;
     assert_rejected_with("[experiment]\nseeds = 2\n",
-                         "lecture.ini: no [drift] section: nothing to "
-                         "simulate");
-    assert_rejected_with("", "lecture.ini: no [drift] section: nothing to "
-                         "simulate");
+                         "lecture.ini: no [drift] or [lora] section: "
+                         "nothing to simulate");
+    assert_rejected_with("", "lecture.ini: no [drift] or [lora] section: "
+                         "nothing to simulate");
 }
 
 static void duplicate_key_names_first_line(void **state)
@@ -714,7 +823,7 @@ static void key_before_any_section_is_rejected(void **state)
     (void)state;
     assert_rejected_with("; header\nseeds = 3\n[drift]\n",
                          "lecture.ini:2: key 'seeds' is outside any section; "
-                         "put it under [experiment], [drift] or [figures]");
+                         "put it under [experiment], [drift], [lora] or [figures]");
 }
 
 static void syntax_errors_carry_their_lines(void **state)
@@ -1825,7 +1934,12 @@ int main(void)
         cmocka_unit_test(unknown_key_far_from_all_lists_keys),
         cmocka_unit_test(key_in_wrong_section_names_its_section),
         cmocka_unit_test(section_typo_suggests_nearest),
-        cmocka_unit_test(lora_section_is_not_supported_yet),
+        cmocka_unit_test(lora_section_parses_keys),
+        cmocka_unit_test(lora_defaults_come_from_params),
+        cmocka_unit_test(lora_rank_above_min_dimension),
+        cmocka_unit_test(lora_rank_below_one),
+        cmocka_unit_test(lora_invalid_values),
+        cmocka_unit_test(lora_unknown_key_suggests_nearest),
         cmocka_unit_test(missing_drift_section_is_rejected),
         cmocka_unit_test(duplicate_key_names_first_line),
         cmocka_unit_test(key_before_any_section_is_rejected),
