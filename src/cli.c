@@ -762,7 +762,7 @@ int dl_cli_main(int argc, char **argv)
     if (strcmp(command, "help") == 0)
         return print_help_of(argc > 2 ? argv[2] : NULL, stdout);
 
-    /* each command sees its own name as argv[0] */
+    /* each command gets its own name as argv[0], as getopt expects */
     if (strcmp(command, "run") == 0)
         return command_run(argc - 1, argv + 1);
     if (strcmp(command, "check") == 0)

@@ -1,6 +1,6 @@
 /* sampling.h - turning logits into one sampled item.
  *
- * Pipeline, in this order (each filter sees the distribution renormalised
+ * Pipeline, in this order (each filter works on the distribution renormalised
  * after the previous step):
  *   1. repetition penalty on the items marked seen: a logit l becomes
  *      l / penalty when l > 0 and l * penalty otherwise (penalty 1: off);

@@ -187,14 +187,10 @@ hid_t dl_store_dataset_access_create(const store_var *v)
 
 /* ---- creating the file ---- */
 
-/* Writes the root attributes. */
-static int root_attributes_write(dl_store *store, const char *version,
-                                 const char *sha256, dl_error *err)
+int dl_store_root_attributes_write(hid_t root, const char *file,
+                                   const dl_config *cfg, const char *version,
+                                   const char *sha256, dl_error *err)
 {
-    const dl_config *cfg = store->plan->config;
-    const char *file = store->partial_path;
-    hid_t root = store->file;
-
     if (dl_store_attribute_write_int32(root, file, "/", "format_version",
                                        DL_STORE_FORMAT_VERSION, err) != 0
         || dl_store_attribute_write_string(root, file, "/", "driftlab_version",
@@ -552,8 +548,10 @@ dl_store *dl_store_create(const char *path, const dl_plan *plan,
         goto fail;
     }
     created = true;
-    if (root_attributes_write(store, version != NULL ? version : "unknown",
-                              sha256, err) != 0)
+    if (dl_store_root_attributes_write(store->file, store->partial_path,
+                                       store->plan->config,
+                                       version != NULL ? version : "unknown",
+                                       sha256, err) != 0)
         goto fail;
 
     /* the /drift group and its attributes */

@@ -189,4 +189,12 @@ int dl_store_close(dl_store *store, dl_error *err);
 hid_t dl_store_file_access_create(void);
 hid_t dl_store_dataset_access_create(const store_var *v);
 
+/* Writes the root attributes of results.h5 (format_version,
+ * driftlab_version, config_name, config_text, config_sha256 as 64 hex
+ * digits, master_seed) to root, the file's root group; file names the
+ * file in messages. Returns 0, or -1 with err set. */
+int dl_store_root_attributes_write(hid_t root, const char *file,
+                                   const dl_config *cfg, const char *version,
+                                   const char *sha256, dl_error *err);
+
 #endif

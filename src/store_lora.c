@@ -321,28 +321,6 @@ done:
     return status;
 }
 
-static int root_attributes_write(hid_t root, const char *file,
-                                 const dl_config *cfg, const char *version,
-                                 const char *sha256, dl_error *err)
-{
-    if (dl_store_attribute_write_int32(root, file, "/", "format_version",
-                                       DL_STORE_FORMAT_VERSION, err) != 0
-        || dl_store_attribute_write_string(root, file, "/", "driftlab_version",
-                                           version, err) != 0
-        || dl_store_attribute_write_string(root, file, "/", "config_name",
-                                           cfg->name != NULL ? cfg->name : "",
-                                           err) != 0
-        || dl_store_attribute_write_string(root, file, "/", "config_text",
-                                           cfg->text, err) != 0
-        || dl_store_attribute_write_string(root, file, "/", "config_sha256",
-                                           sha256, err) != 0
-        || dl_store_attribute_write(root, file, "/", "master_seed",
-                                    H5T_STD_U64LE, H5T_NATIVE_UINT64,
-                                    &cfg->master_seed, err) != 0)
-        return -1;
-    return 0;
-}
-
 int dl_store_lora_create(const char *path, const dl_config *cfg,
                          const char *version,
                          const dl_lora_sweep_result *result, dl_error *err)
@@ -380,9 +358,9 @@ int dl_store_lora_create(const char *path, const dl_config *cfg,
                          "that the folder exists and is writable");
         goto done;
     }
-    if (root_attributes_write(file, partial, cfg,
-                              version != NULL ? version : "unknown", sha256,
-                              err) != 0
+    if (dl_store_root_attributes_write(file, partial, cfg,
+                                       version != NULL ? version : "unknown",
+                                       sha256, err) != 0
         || dl_store_lora_write((int64_t)file, partial, cfg, result, err) != 0)
         goto done;
 
