@@ -243,7 +243,8 @@ static void handle_interrupt(int signal_number)
     /* write(2) because stdio is not safe in a signal handler */
     static const char message[] =
         "\ndriftlab: interrupted; finishing the runs in progress and keeping every "
-        "finished run for --resume (interrupt again to stop at once and lose them)\n";
+        "finished drift run for --resume; LoRA fits are not kept (interrupt again to "
+        "stop at once and lose them)\n";
     ssize_t ignored = write(STDERR_FILENO, message, sizeof message - 1);
     (void)ignored;
     dl_sweep_request_stop();
@@ -267,7 +268,8 @@ static int write_lora_group(int64_t file, const char *partial_path, void *contex
     const lora_request *request = context;
     dl_lora_sweep_result result;
     double start = now_seconds();
-    if (dl_lora_sweep_run(request->cfg, request->threads, &result, err) != 0)
+    if (dl_lora_sweep_run(request->cfg, request->threads, dl_sweep_stop_requested,
+                          &result, err) != 0)
         return -1;
     dl_log_verbose("fitted %zu LoRA adapters and %zu full-rank baselines in %.2f s",
                    dl_lora_sweep_run_count(request->cfg), result.n_seeds,
@@ -278,13 +280,13 @@ static int write_lora_group(int64_t file, const char *partial_path, void *contex
 }
 
 /* Runs a config without [drift]: the [lora] sweep alone into results_path.
- * NOTE: this path has no --resume and does not stop on an interrupt; it
- * recomputes every run. */
+ * An interrupt stops it before the next fit and writes nothing. NOTE:
+ * LoRA fits are not checkpointed, so --resume fits every adapter again. */
 static int run_lora_only(const dl_config *cfg, const char *results_path, int threads,
                          dl_error *err)
 {
     dl_lora_sweep_result result;
-    if (dl_lora_sweep_run(cfg, threads, &result, err) != 0)
+    if (dl_lora_sweep_run(cfg, threads, dl_sweep_stop_requested, &result, err) != 0)
         return -1;
     int status = dl_store_lora_create(results_path, cfg, DRIFTLAB_VERSION, &result, err);
     dl_lora_sweep_result_free(&result);
@@ -333,7 +335,7 @@ static int check_run_request(const dl_config *cfg, const char *results_path, int
 
     char partial[4096 + sizeof ".partial"];
     snprintf(partial, sizeof partial, "%s.partial", results_path);
-    if (resume && access(partial, F_OK) != 0) {
+    if (resume && cfg->has_drift && access(partial, F_OK) != 0) {
         dl_log_error("--resume: %s not found, so there is no interrupted run to continue; "
                      "run without --resume", partial);
         return DL_EXIT_USAGE;
@@ -463,6 +465,9 @@ static int command_run(int argc, char **argv)
         return DL_EXIT_FAILED;
     }
 
+    if (resume && !cfg.has_drift)
+        dl_log_info("%s has no [drift] section and LoRA fits are not kept, so "
+                    "--resume fits every adapter again", config_path);
     signal(SIGINT, handle_interrupt);
     signal(SIGTERM, handle_interrupt);
     lora_request lora = {.cfg = &cfg, .threads = threads};

@@ -333,6 +333,7 @@ static int report_failure(const dl_config *cfg, const dl_lora_sweep_result *resu
 }
 
 int dl_lora_sweep_run(const dl_config *cfg, int threads,
+                      int (*stop_requested)(void),
                       dl_lora_sweep_result *result, dl_error *err)
 {
     if (result_alloc(result, cfg, err) != 0)
@@ -382,12 +383,18 @@ int dl_lora_sweep_run(const dl_config *cfg, int threads,
     if (status == 0) {
         #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
         for (size_t i = 0; i < runs + seeds; i++) {
-            if (i < runs)
+            if (stop_requested != NULL && stop_requested())
+                statuses[i].status = -1;
+            else if (i < runs)
                 fit_one(&shared, i, result, &statuses[i]);
             else
                 fit_full(&shared, i - runs, result, &statuses[i]);
         }
     }
+    if (status == 0 && stop_requested != NULL && stop_requested())
+        status = dl_error_set(err, "interrupted before every LoRA fit "
+                              "finished; LoRA fits are not kept, so a "
+                              "resumed run fits them again");
     for (size_t i = 0; i < runs + seeds && status == 0; i++)
         if (statuses[i].status != 0)
             status = report_failure(cfg, result, i, runs, &statuses[i], err);

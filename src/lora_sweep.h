@@ -76,9 +76,12 @@ size_t dl_lora_sweep_run_count(const dl_config *cfg);
 
 /* Runs the [lora] sweep of cfg (cfg->has_lora must be true) on threads
  * threads (0: as many as OpenMP offers) into result, which the caller
- * frees with dl_lora_sweep_result_free. Returns 0, or -1 with err naming
- * the first failed run in plan order, with result freed. */
+ * frees with dl_lora_sweep_result_free. stop_requested, when not NULL, is
+ * asked before each fit starts; once it returns nonzero the remaining fits
+ * are skipped and the sweep fails as interrupted. Returns 0, or -1 with
+ * err naming the first failed run in plan order, with result freed. */
 int dl_lora_sweep_run(const dl_config *cfg, int threads,
+                      int (*stop_requested)(void),
                       dl_lora_sweep_result *result, dl_error *err);
 
 /* Frees every array of result and zeroes it. Safe on a zeroed result. */
