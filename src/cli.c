@@ -315,6 +315,28 @@ static void print_key_numbers(const dl_plan *plan, const dl_point_key_numbers *k
     }
 }
 
+/* Checks the estimates of the drift sweep on drift_threads threads and of
+ * the LoRA sweep on lora_threads (its own clamp) against the config's
+ * limits; the two sweeps run one after the other, but the drift store is
+ * still open while the LoRA sweep runs, so their estimates add up. */
+static int check_limits(const dl_config *cfg, const dl_plan *plan, int drift_threads,
+                        int lora_threads, dl_error *err)
+{
+    double drift_memory = 0, drift_output = 0;
+    if (cfg->has_drift) {
+        if (dl_sweep_check_limits(plan, drift_threads, err) != 0)
+            return -1;
+        dl_sweep_estimate estimate;
+        dl_sweep_estimate_plan(plan, drift_threads, &estimate);
+        drift_memory = estimate.memory;
+        drift_output = estimate.output;
+    }
+    if (cfg->has_lora)
+        return dl_lora_sweep_check_limits(cfg, lora_threads, drift_memory, drift_output,
+                                          err);
+    return 0;
+}
+
 /* Checks what can be checked before anything is written: the plan's
  * limits, a partial file to resume, and that results.h5 is not a folder.
  * Returns an exit status; DL_EXIT_OK to go on. */
@@ -327,8 +349,7 @@ static int check_run_request(const dl_config *cfg, const char *results_path, int
     int used_threads = dl_sweep_thread_count(threads);
     if ((size_t)used_threads > plan.n_runs)
         used_threads = (int)plan.n_runs;
-    /* TODO: estimate the memory and output of the [lora] sweep too */
-    if (cfg->has_drift && dl_sweep_check_limits(&plan, used_threads, &err) != 0) {
+    if (check_limits(cfg, &plan, used_threads, threads, &err) != 0) {
         dl_log_error("%s", err.message);
         return DL_EXIT_USAGE;
     }
@@ -642,6 +663,10 @@ static void print_lora_plan(const dl_config *cfg)
     for (size_t i = 0; i < cfg->lora_scaling.count; i++)
         printf(" %s", dl_lora_scaling_name(
                           (dl_lora_scaling)cfg->lora_scaling.values[i]));
+    printf("\nlora seeds %zu (", cfg->n_lora_seeds);
+    for (size_t s = 0; s < cfg->n_lora_seeds && s < 8; s++)
+        printf(s == 0 ? "%lld" : ", %lld", (long long)cfg->lora_seeds[s]);
+    printf(cfg->n_lora_seeds > 8 ? ", ...)" : ")");
     size_t runs = dl_lora_sweep_run_count(cfg);
     printf("\nlora runs %zu %s and %zu full-rank %s\n", runs, plural(runs, "fit", "fits"),
            cfg->n_lora_seeds, plural(cfg->n_lora_seeds, "baseline", "baselines"));
@@ -690,24 +715,29 @@ static int command_check(int argc, char **argv)
     for (size_t s = 0; s < plan.n_seeds && s < 8; s++)
         printf(s == 0 ? "%lld" : ", %lld", (long long)cfg.seeds[s]);
     printf(plan.n_seeds > 8 ? ", ...)\n" : ")\n");
-    if (cfg.has_lora)
-        print_lora_plan(&cfg);
-    if (!cfg.has_drift) {
-        dl_config_free(&cfg);
-        return DL_EXIT_OK;
-    }
-    printf("runs      %zu (%zu %s x %zu %s)\n", plan.n_runs, plan.n_points,
-           plural(plan.n_points, "sweep point", "sweep points"), plan.n_seeds,
-           plural(plan.n_seeds, "seed", "seeds"));
     double mb = 1024.0 * 1024.0;
-    printf("memory    about %.1f MB on %d threads (limit %g MB)\n", estimate.memory / mb,
-           threads, cfg.max_memory_mb);
-    printf("output    about %.1f MB before compression (limit %g MB)\n",
-           estimate.output / mb, cfg.max_output_mb);
+    if (cfg.has_drift) {
+        printf("runs      %zu (%zu %s x %zu %s)\n", plan.n_runs, plan.n_points,
+               plural(plan.n_points, "sweep point", "sweep points"), plan.n_seeds,
+               plural(plan.n_seeds, "seed", "seeds"));
+        printf("memory    about %.1f MB on %d threads (limit %g MB)\n",
+               estimate.memory / mb, threads, cfg.max_memory_mb);
+        printf("output    about %.1f MB before compression (limit %g MB)\n",
+               estimate.output / mb, cfg.max_output_mb);
+    }
+    if (cfg.has_lora) {
+        print_lora_plan(&cfg);
+        dl_lora_sweep_estimate lora;
+        dl_lora_sweep_estimate_plan(&cfg, cfg.threads, &lora);
+        printf("lora memory about %.1f MB (limit %g MB with the drift sweep)\n",
+               lora.memory / mb, cfg.max_memory_mb);
+        printf("lora output about %.1f MB (limit %g MB with the drift sweep)\n",
+               lora.output / mb, cfg.max_output_mb);
+    }
 
     int status = DL_EXIT_OK;
     dl_error err;
-    if (dl_sweep_check_limits(&plan, threads, &err) != 0) {
+    if (check_limits(&cfg, &plan, threads, cfg.threads, &err) != 0) {
         dl_log_error("%s", err.message);
         status = DL_EXIT_USAGE;
     }
