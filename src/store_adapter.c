@@ -301,6 +301,29 @@ static int layout_check(const dl_adapter_file *file, dl_error *err)
     return 0;
 }
 
+/* Reads the seed attribute of /lora/base/W, or of /lora/base when W has
+ * none: docs/results-format.md puts it on W, and the writer of
+ * driftlab 0.1.0 on the group. */
+static int seed_read(hid_t base, const char *path, int64_t *seed, dl_error *err)
+{
+    hid_t w = H5Dopen2(base, "W", H5P_DEFAULT);
+    if (w < 0)
+        return dl_store_h5_fail(err, path, "/lora/base/W", "opening the dataset failed");
+    htri_t on_w = H5Aexists(w, "seed");
+    int status;
+    if (on_w < 0)
+        status = dl_store_h5_fail(err, path, "/lora/base/W",
+                                  "looking up attribute seed failed");
+    else if (on_w > 0 || H5Aexists(base, "seed") <= 0)
+        status = dl_store_read_int64_attribute(w, path, "/lora/base/W", "seed", seed,
+                                               err);
+    else
+        status = dl_store_read_int64_attribute(base, path, "/lora/base", "seed", seed,
+                                               err);
+    H5Dclose(w);
+    return status;
+}
+
 dl_adapter_file *dl_adapter_file_open(const char *path, dl_error *err)
 {
     dl_store_h5_silence();
@@ -338,15 +361,8 @@ dl_adapter_file *dl_adapter_file_open(const char *path, dl_error *err)
     }
     size_t dims[2];
     int status = matrix_read(base, path, "/lora/base/W", "W", &file->base, dims, err);
-    if (status == 0) {
-        hid_t w = H5Dopen2(base, "W", H5P_DEFAULT);
-        status = w < 0 ? dl_store_h5_fail(err, path, "/lora/base/W",
-                                          "opening the dataset failed")
-                       : dl_store_read_int64_attribute(w, path, "/lora/base/W",
-                                                       "seed", &file->seed, err);
-        if (w >= 0)
-            H5Dclose(w);
-    }
+    if (status == 0)
+        status = seed_read(base, path, &file->seed, err);
     H5Gclose(base);
     if (status != 0)
         goto fail;

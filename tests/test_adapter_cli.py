@@ -298,6 +298,123 @@ def test_stack_opposite_weights_cancel(ctx):
     assert np.abs(merged - base_w()).max() <= tolerance
 
 
+# ---- real driftlab output -----------------------------------------------
+
+REAL_CONFIG = """\
+[experiment]
+seeds = 2
+
+[lora]
+D = 14
+N = 9
+task_rank = 2
+rank = 1, 3
+alpha = 0, 4
+scaling = standard, rslora
+init = {init}
+steps = 30
+"""
+
+
+def run_real(ctx, init, alphas="0, 4"):
+    """Run a small [lora] config and return the path of its results.h5."""
+    text = REAL_CONFIG.format(init=init).replace("alpha = 0, 4", f"alpha = {alphas}")
+    config = ctx.write_config(f"real_{init}.ini", text)
+    ctx.driftlab_run("run", config, "-o", f"real_{init}", "-q", "--no-render")
+    return ctx.path(f"real_{init}", "results.h5")
+
+
+def read_stored(results):
+    """The base W, every stored adapter and the metrics they index."""
+    with h5py.File(results, "r") as f:
+        lora = f["lora"]
+        adapters = {}
+        for name, g in lora["adapters"].items():
+            adapter = {key: g[key][()] for key in g}
+            adapter["attrs"] = dict(g.attrs)
+            adapters[name] = adapter
+        coords = {key: list(lora[key][()]) for key in ("rank", "alpha", "scaling")}
+        coords["scaling"] = [v.decode() if isinstance(v, bytes) else v
+                             for v in coords["scaling"]]
+        return {
+            "w": lora["base/W"][()],
+            "adapters": adapters,
+            "coords": coords,
+            "singular_values": lora["singular_values"][()],
+            "parameter_count": lora["parameter_count"][()],
+        }
+
+
+def metric_index(stored, attrs):
+    coords = stored["coords"]
+    return (coords["rank"].index(attrs["rank"]), coords["alpha"].index(attrs["alpha"]),
+            coords["scaling"].index(attrs["scaling"]), 0)
+
+
+def test_real_output_lists_and_merges_every_adapter(ctx):
+    results = run_real(ctx, "kaiming")
+    stored = read_stored(results)
+    listed = ctx.driftlab_run("adapter", "list", results).stdout
+    rows = {line.split()[0]: line.split() for line in listed.splitlines()[2:]}
+    assert list(rows) == list(stored["adapters"]), listed
+
+    w = stored["w"]
+    for name, adapter in stored["adapters"].items():
+        index = metric_index(stored, adapter["attrs"])
+        assert int(rows[name][6]) == stored["parameter_count"][index], name
+        out = f"real_{name}.h5"
+        ctx.driftlab_run("adapter", "merge", results, name, "-o", out)
+        merged, _ = read_w(ctx.path(out))
+        if adapter["attrs"]["alpha"] == 0:
+            assert np.array_equal(merged, w), f"{name}: alpha 0 changed W"
+            continue
+        assert_relative_close(merged, w + update_of(adapter), 1e-12, name)
+        # the sweep's own singular values of the learned update
+        expected = stored["singular_values"][index]
+        found = np.linalg.svd(merged - w, compute_uv=False)
+        assert np.abs(found - expected).max() <= 1e-12 * expected.max() + 1e-14, name
+
+
+def test_real_svd_output_merges_with_residual(ctx):
+    results = run_real(ctx, "svd", alphas="0.5, 4")
+    stored = read_stored(results)
+    w = stored["w"]
+    names = list(stored["adapters"])
+    for name in names:
+        adapter = stored["adapters"][name]
+        assert "B_init" in adapter and adapter["attrs"]["init"] == "svd", name
+        out = f"real_svd_{name}.h5"
+        ctx.driftlab_run("adapter", "merge", results, name, "-o", out)
+        merged, _ = read_w(ctx.path(out))
+        s = adapter["attrs"]["scale"]
+        expected = w - s * adapter["B_init"] @ adapter["A_init"] + s * adapter["B"] @ adapter["A"]
+        assert_relative_close(merged, expected, 1e-12, name)
+        singular = stored["singular_values"][metric_index(stored, adapter["attrs"])]
+        found = np.linalg.svd(merged - w, compute_uv=False)
+        assert np.abs(found - singular).max() <= 1e-12 * singular.max() + 1e-14, name
+
+    # all of them merged, unmerged and stacked
+    weights = [0.5, -1.0, 2.0, 0.25, 1.0, -0.5, 1.5, 3.0][:len(names)]
+    args = [arg for weight in weights for arg in ("--weight", repr(weight))]
+    done = ctx.driftlab_run("adapter", "merge", results, *names, *args, "-o", "real_all.h5")
+    chosen = [stored["adapters"][n] for n in names]
+    bound = round_trip_bound(w, chosen, weights)
+    assert number_after("max|W_rt - W|", done.stdout) <= bound
+    ctx.driftlab_run("adapter", "unmerge", "real_all.h5", results, *names, *args,
+                     "-o", "real_back.h5")
+    assert np.abs(read_w(ctx.path("real_back.h5"))[0] - w).max() <= bound
+
+    done = ctx.driftlab_run("adapter", "stack", results, *names, *args, "-o",
+                            "real_stack.h5")
+    rank = 2 * sum(int(a["attrs"]["rank"]) for a in chosen)
+    tolerance = stack_tolerance(w, chosen, weights, rank)
+    assert number_after("stacked rank", done.stdout) == rank
+    expected = w + sum(k * update_of(a) for a, k in zip(chosen, weights))
+    with h5py.File(ctx.path("real_stack.h5"), "r") as f:
+        stacked = f["lora/adapters/stacked/B"][()] @ f["lora/adapters/stacked/A"][()]
+    assert np.abs(w + stacked - expected).max() <= tolerance
+
+
 # ---- bad input ----------------------------------------------------------
 
 
