@@ -275,7 +275,7 @@ static int names_read(dl_adapter_file *file, dl_error *err)
     return 0;
 }
 
-/* Checks that /lora, /lora/base/W and /lora/adapters exist, one level at a
+/* Checks that /lora, /lora/base and /lora/adapters exist, one level at a
  * time, because H5Lexists fails on a path whose parent is missing. */
 static int layout_check(const dl_adapter_file *file, dl_error *err)
 {
@@ -302,8 +302,8 @@ static int layout_check(const dl_adapter_file *file, dl_error *err)
 }
 
 /* Reads the seed attribute of /lora/base/W, or of /lora/base when W has
- * none: docs/results-format.md puts it on W, and the writer of
- * driftlab 0.1.0 on the group. */
+ * none. NOTE: docs/results-format.md puts seed on W, but store_lora.c
+ * writes it on the group /lora/base. */
 static int seed_read(hid_t base, const char *path, int64_t *seed, dl_error *err)
 {
     hid_t w = H5Dopen2(base, "W", H5P_DEFAULT);
@@ -429,7 +429,8 @@ const char *dl_adapter_file_name(const dl_adapter_file *file, size_t index)
 
 /* ---- reading one adapter ---- */
 
-/* Sets err to "adapter NAME not found" with the stored names listed. */
+/* Sets err to "adapter NAME not found" with the stored names listed, as
+ * many as fit in the message. */
 static int name_not_found(const dl_adapter_file *file, const char *name,
                           dl_error *err)
 {
@@ -441,14 +442,15 @@ static int name_not_found(const dl_adapter_file *file, const char *name,
     size_t used = 0;
     list[0] = '\0';
     for (size_t i = 0; i < file->count; i++) {
-        int written = snprintf(list + used, sizeof list - used, "%s%s",
-                               i == 0 ? "" : ", ", file->names[i]);
-        if (written < 0 || (size_t)written >= sizeof list - used) {
-            snprintf(list + (used < sizeof list - 24 ? used : sizeof list - 24), 24,
-                     ", ... (%zu in all)", file->count);
+        const char *separator = i == 0 ? "" : ", ";
+        size_t length = strlen(separator) + strlen(file->names[i]);
+        /* room for this name and for ", ... (N in all)" after it */
+        if (used + length + 40 >= sizeof list) {
+            snprintf(list + used, sizeof list - used, ", ... (%zu in all)", file->count);
             break;
         }
-        used += (size_t)written;
+        used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", separator,
+                                 file->names[i]);
     }
     return dl_error_set(err, "%s: adapter '%s' not found; the file stores %s", file->path,
                         name, list);
@@ -552,7 +554,7 @@ static int factors_read(hid_t group, const dl_adapter_file *file, const char *na
         || matrix_read(group, file->path, a_object, a_name, &a, a_dims, err) != 0)
         goto done;
 
-    /* the shape check calls the factors B and A, so a start says which */
+    /* the shape check calls the factors B and A, so a start is named */
     if (dl_lora_check_shapes(b_dims[0], b_dims[1], a_dims[0], a_dims[1], file->rows,
                              file->cols, err) != 0) {
         if (strcmp(b_name, "B") == 0)

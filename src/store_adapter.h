@@ -95,11 +95,12 @@ int dl_adapter_weights_write(const char *path, const double *w, size_t rows,
 int dl_adapter_weights_read(const char *path, double **w, size_t *rows,
                             size_t *cols, dl_error *err);
 
-/* Writes path in the stored-adapter layout: /lora/base/W copied from the
- * file with its seed, and one adapter /lora/adapters/stacked with B, A,
- * rank, alpha 1, scaling none, init "stacked", scale 1, seed, and the
- * attributes results_file, sources (string array) and weights (float64
- * array) from provenance. Through PATH.partial. Returns 0, or -1 with err
+/* Writes path in the stored-adapter layout through PATH.partial. It
+ * contains /lora/base/W copied from file with its seed, and one adapter
+ * /lora/adapters/stacked with B, A and the attributes rank, alpha 1,
+ * scaling none, init "stacked", scale 1 and seed. The provenance gives
+ * its attributes description, results_file, sources (string array) and
+ * weights (float64 array). Returns 0, or -1 with err
  * set and PATH.partial removed. */
 int dl_adapter_stacked_write(const char *path, const dl_adapter_file *file,
                              const dl_lora_adapter *stacked,

@@ -1,8 +1,8 @@
 """driftlab adapter list, merge, unmerge and stack, checked with numpy and
-h5py: merged weights against W + sum_k w_k U_k computed here, round trips
-and stacking against the bounds of docs/lora.md recomputed here, and every
-bad input rejected with exit status 2, a message naming the problem and no
-output file.
+h5py. Merged weights are compared with W + sum_k w_k U_k computed here, and
+round trips and stacking with the bounds of docs/lora.md recomputed here.
+Every bad input must exit with status 2, a message naming the problem and
+no output file.
 
 The results files are written with h5py in the layout of
 docs/results-format.md ("Stored adapters"), so each bad case can break
@@ -160,7 +160,8 @@ def test_merge_matches_numpy(ctx):
     name = "r4-alpha8-standard"
     done = ctx.driftlab_run("adapter", "merge", results, name, "-o", "merged.h5")
     merged, attrs = read_w(ctx.path("merged.h5"))
-    assert merged.dtype == np.float64 and merged.shape == (D, N)
+    assert merged.dtype == np.float64
+    assert merged.shape == (D, N)
     a = adapters[name]
     expected = base_w() + a["attrs"]["scale"] * (a["B"] @ a["A"])
     assert_relative_close(merged, expected, 1e-12, "merged W")
@@ -258,9 +259,13 @@ def test_stack_agrees_with_merges_in_both_orders(ctx):
     with h5py.File(ctx.path("stacked.h5"), "r") as f:
         assert np.array_equal(f["lora/base/W"][()], base_w())
         g = f["lora/adapters/stacked"]
-        assert g["B"].shape == (D, rank) and g["A"].shape == (rank, N)
-        assert g.attrs["rank"] == rank and g.attrs["scale"] == 1.0
-        assert g.attrs["alpha"] == 1.0 and g.attrs["scaling"] == "none"
+        assert g["B"].shape == (D, rank)
+        assert g["A"].shape == (rank, N)
+        assert g.attrs["rank"] == rank
+        assert g.attrs["scale"] == 1.0
+        assert g.attrs["alpha"] == 1.0
+        assert g.attrs["scaling"] == "none"
+        assert g.attrs["init"] == "stacked"
         assert list(g.attrs["sources"]) == names
         assert list(g.attrs["weights"]) == weights
         stacked_update = g["B"][()] @ g["A"][()]
@@ -382,7 +387,8 @@ def test_real_svd_output_merges_with_residual(ctx):
     names = list(stored["adapters"])
     for name in names:
         adapter = stored["adapters"][name]
-        assert "B_init" in adapter and adapter["attrs"]["init"] == "svd", name
+        assert "B_init" in adapter, name
+        assert adapter["attrs"]["init"] == "svd", name
         out = f"real_svd_{name}.h5"
         ctx.driftlab_run("adapter", "merge", results, name, "-o", out)
         merged, _ = read_w(ctx.path(out))

@@ -83,7 +83,7 @@ int dl_lora_trained_merge(double *merged, double *scratch, double *magnitude,
         return -1;
     size_t entries = entry_count(adapters[0]);
 
-    /* merged holds the sum of the V_k until W is added at the end */
+    /* merged contains the sum of the V_k until W is added at the end */
     for (size_t i = 0; i < entries; i++)
         merged[i] = 0.0;
     if (magnitude != NULL)

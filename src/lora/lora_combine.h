@@ -80,11 +80,10 @@ int dl_lora_trained_unmerge(double *w, double *scratch,
 double dl_lora_round_trip_bound(double max_magnitude, size_t count);
 
 /* Stacks count trained adapters with weights into one plain adapter
- * (scaling none, alpha 1, scale 1) whose s B A is sum_k weights[k] U_k:
- * each adapter contributes its B, A with weight w_k, and a start
- * contributes B_init, A_init with weight -w_k, in that order (dl_lora_stack
- * with the terms listed). Its rank is sum_k r_k, plus r_k again for each
- * adapter with a start. The result owns its arrays (free with
+ * (scaling none, alpha 1, scale 1) whose s B A is sum_k weights[k] U_k.
+ * The terms go to dl_lora_stack in this order: each adapter's B, A with
+ * weight w_k, then its start's B_init, A_init with weight -w_k. The rank
+ * is sum_k r_k, plus r_k again for each adapter with a start. The result owns its arrays (free with
  * dl_lora_adapter_free). Returns 0, or -1 with err set and stacked zeroed. */
 int dl_lora_trained_stack(dl_lora_adapter *stacked,
                           const dl_lora_trained *const *adapters,
