@@ -554,6 +554,17 @@ def test_unmerge_rejects_merged_of_other_shape(ctx):
                     ["other_shape.h5", f"{D} x {N + 1}", f"{D} x {N}"], "shape_out.h5")
 
 
+def test_unwritable_output_exits_1(ctx):
+    results = write_results(ctx.path("unwritable.h5"), standard_adapters())
+    for command in (["merge", results, "r3-alpha2-none"],
+                    ["stack", results, "r3-alpha2-none", "r4-alpha8-standard"]):
+        done = ctx.driftlab_run("adapter", *command, "-o", "no-such-folder/out.h5",
+                                check=False)
+        assert done.returncode == 1, f"{command}: exit {done.returncode}\n{done.stderr}"
+        assert "no-such-folder/out.h5.partial" in done.stderr, done.stderr
+        assert not os.path.exists(ctx.path("no-such-folder")), command
+
+
 def test_usage_errors_exit_2(ctx):
     results = write_results(ctx.path("usage.h5"), standard_adapters())
     cases = [
