@@ -123,9 +123,9 @@ def number_after(label, text):
     return float(match.group(1))
 
 
-def assert_relative_close(actual, expected, tolerance, what):
+def assert_relative_close(actual, expected, tolerance, quantity):
     error = np.abs(actual - expected).max() / np.abs(expected).max()
-    assert error <= tolerance, f"{what}: relative error {error:.3e} > {tolerance:g}"
+    assert error <= tolerance, f"{quantity}: relative error {error:.3e} > {tolerance:g}"
 
 
 # ---- list ---------------------------------------------------------------
