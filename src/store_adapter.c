@@ -301,24 +301,13 @@ static int layout_check(const dl_adapter_file *file, dl_error *err)
     return 0;
 }
 
-/* Reads the seed attribute of /lora/base/W, or of /lora/base when W has
- * none. NOTE: docs/results-format.md puts seed on W, but store_lora.c
- * writes it on the group /lora/base. */
+/* Reads the seed attribute of /lora/base/W. */
 static int seed_read(hid_t base, const char *path, int64_t *seed, dl_error *err)
 {
     hid_t w = H5Dopen2(base, "W", H5P_DEFAULT);
     if (w < 0)
         return dl_store_h5_fail(err, path, "/lora/base/W", "opening the dataset failed");
-    htri_t on_w = H5Aexists(w, "seed");
-    int status;
-    if (on_w < 0)
-        status = dl_store_h5_fail(err, path, "/lora/base/W",
-                                  "looking up attribute seed failed");
-    else if (on_w > 0 || H5Aexists(base, "seed") <= 0)
-        status = dl_store_read_int64_attribute(w, path, "/lora/base/W", "seed", seed,
-                                               err);
-    else
-        status = dl_store_read_int64_attribute(base, path, "/lora/base", "seed", seed,
+    int status = dl_store_read_int64_attribute(w, path, "/lora/base/W", "seed", seed,
                                                err);
     H5Dclose(w);
     return status;
