@@ -141,10 +141,20 @@ void fig_lora_append_fixed(fig_text *text, const dl_lora_results *lora, long ran
 /* Writes alpha for a label with dl_sweep_values_format. Returns buffer. */
 const char *fig_lora_alpha_text(double alpha, char *buffer, size_t size);
 
-/* Sets the x axis of a panel against rank: linear with integer ticks
- * when the largest rank is less than 8 times the smallest, else log; the
- * limits pad the ranks so that end markers are not clipped. */
-int fig_lora_rank_axis(plot_panel *panel, const dl_lora_results *lora, dl_error *err);
+/* True when the rank axis is a category axis: the largest rank is at
+ * least 8 times the smallest, so a linear axis would crowd the small
+ * ranks. */
+bool fig_lora_rank_categorical(const dl_lora_results *lora);
+
+/* Returns the x of the rank at ascending position i (order from
+ * fig_lora_rank_order): i on a category axis, else the rank itself. */
+double fig_lora_rank_x(const dl_lora_results *lora, const size_t *order, size_t i);
+
+/* Sets the x axis of a panel against rank: one category per rank in
+ * ascending order (fig_lora_rank_categorical), else linear with integer
+ * ticks and limits that keep the end markers inside. */
+int fig_lora_rank_axis(plot_panel *panel, const dl_lora_results *lora, const size_t *order,
+                       dl_error *err);
 
 /* Returns value, or FIG_LORA_LOG_FLOOR when value is below it; counts
  * the values raised in *raised. NaN stays NaN. */

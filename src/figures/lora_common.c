@@ -6,11 +6,15 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "sweep_values.h"
 
-/* Largest over smallest rank from which the rank axis is logarithmic. */
-#define RANK_LOG_RATIO 8
+/* Largest over smallest rank from which the rank axis has one equal step
+ * per swept rank: ranks such as 1, 2, 4, ..., 64 then spread evenly, as
+ * on a log2 axis, and each tick carries its rank. */
+#define RANK_CATEGORY_RATIO 8
 
 bool dl_figure_is_lora(dl_figure_id id)
 {
@@ -131,16 +135,43 @@ void fig_lora_append_fixed(fig_text *text, const dl_lora_results *lora, long ran
     fig_text_append(text, ".");
 }
 
-int fig_lora_rank_axis(plot_panel *panel, const dl_lora_results *lora, dl_error *err)
+bool fig_lora_rank_categorical(const dl_lora_results *lora)
 {
     size_t smallest = 0, largest = 0;
     dl_lora_rank_extremes(lora, &smallest, &largest);
-    double lo = (double)lora->rank[smallest], hi = (double)lora->rank[largest];
-    if (hi >= RANK_LOG_RATIO * lo) {
-        if (plot_panel_set_axis(panel, PLOT_X, PLOT_SCALE_LOG, "Rank <i>r</i>", NULL, err) != 0)
-            return -1;
-        return plot_panel_set_limits(panel, PLOT_X, lo / 1.25, hi * 1.25, err);
+    return lora->rank[largest] >= RANK_CATEGORY_RATIO * lora->rank[smallest];
+}
+
+double fig_lora_rank_x(const dl_lora_results *lora, const size_t *order, size_t i)
+{
+    return fig_lora_rank_categorical(lora) ? (double)i : (double)lora->rank[order[i]];
+}
+
+int fig_lora_rank_axis(plot_panel *panel, const dl_lora_results *lora, const size_t *order,
+                       dl_error *err)
+{
+    size_t n = lora->n_ranks;
+    if (fig_lora_rank_categorical(lora)) {
+        char **labels = calloc(n, sizeof *labels);
+        int status = labels != NULL ? 0 : dl_error_set(err, "out of memory for rank labels");
+        char text[32];
+        for (size_t i = 0; status == 0 && i < n; i++) {
+            snprintf(text, sizeof text, "%lld", (long long)lora->rank[order[i]]);
+            labels[i] = strdup(text);
+            if (labels[i] == NULL)
+                status = dl_error_set(err, "out of memory for rank labels");
+        }
+        if (status == 0 &&
+            (plot_panel_set_categories(panel, PLOT_X, (const char *const *)labels, n, err) != 0 ||
+             plot_panel_set_axis(panel, PLOT_X, PLOT_SCALE_CATEGORY, "Rank <i>r</i>", NULL,
+                                 err) != 0))
+            status = -1;
+        for (size_t i = 0; labels != NULL && i < n; i++)
+            free(labels[i]);
+        free(labels);
+        return status;
     }
+    double lo = (double)lora->rank[order[0]], hi = (double)lora->rank[order[n - 1]];
     if (plot_panel_set_axis(panel, PLOT_X, PLOT_SCALE_LINEAR, "Rank <i>r</i>", NULL, err) != 0)
         return -1;
     plot_panel_set_integer_ticks(panel, PLOT_X);

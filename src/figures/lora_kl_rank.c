@@ -6,8 +6,9 @@
  * a dashed line at the median full-rank eval KL. Right panel: the median
  * relative error ||U - dW*||_F / ||dW*||_F with its band, and the median
  * Eckart-Young optimum (the least relative error of any rank-r update)
- * as a dashed line. Both y axes are log; the optimum is exactly 0 from
- * the task rank on, which a log axis cannot show, so the line stops
+ * as a dashed line. Both y axes are log; the optimum is 0 up to rounding
+ * from the task rank on (without task noise), which a log axis cannot
+ * show, so the line stops
  * there and the caption says so. Alpha and scaling are at their first
  * value.
  */
@@ -17,6 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* An optimum below this is 0 up to rounding: the tail sum of the
+ * singular values of dW* past its true rank is a few 1e-16 of its norm. */
+#define OPTIMUM_ZERO 1e-12
 
 /* Median, p10 and p90 over seeds of values at each rank in ascending
  * order, floored for a log axis. */
@@ -70,7 +75,7 @@ int dl_figure_lora_kl_rank(const dl_results *results, const plot_theme *theme, d
     if (status == 0) {
         fig_lora_rank_order(lora, order);
         for (size_t i = 0; i < n; i++)
-            x[i] = (double)lora->rank[order[i]];
+            x[i] = fig_lora_rank_x(lora, order, i);
         status = rank_stats(lora, lora->eval_kl, order, kl, kl10, kl90, &raised, err);
     }
     if (status == 0) {
@@ -79,7 +84,7 @@ int dl_figure_lora_kl_rank(const dl_results *results, const plot_theme *theme, d
     }
     for (size_t i = 0; status == 0 && i < n; i++) {
         optimum[i] = dl_lora_median_over_seeds(lora, lora->eckart_young_error, order[i], 0, 0);
-        if (!(optimum[i] > 0.0)) {
+        if (!(optimum[i] > OPTIMUM_ZERO)) {
             optimum[i] = NAN; /* 0 has no place on a log axis */
             optimum_zero++;
         }
@@ -96,7 +101,7 @@ int dl_figure_lora_kl_rank(const dl_results *results, const plot_theme *theme, d
         plot_figure_set_title(figure, "Fit of the new task against rank", err) != 0 ||
         plot_panel_set_title(left, "Eval KL", err) != 0 ||
         plot_panel_set_title(right, "Relative error of the update", err) != 0 ||
-        fig_lora_rank_axis(left, lora, err) != 0 || fig_lora_rank_axis(right, lora, err) != 0 ||
+        fig_lora_rank_axis(left, lora, order, err) != 0 || fig_lora_rank_axis(right, lora, order, err) != 0 ||
         plot_panel_set_axis(left, PLOT_Y, PLOT_SCALE_LOG, "Eval KL", "nats", err) != 0 ||
         plot_panel_set_axis(right, PLOT_Y, PLOT_SCALE_LOG, "Relative error", NULL, err) != 0 ||
         add_stat_series(left, x, kl, kl10, kl90, n, 0, "median over seeds", err) != 0 ||
@@ -106,8 +111,10 @@ int dl_figure_lora_kl_rank(const dl_results *results, const plot_theme *theme, d
         status = -1;
     if (status == 0 && optimum_zero < n) {
         plot_style dashed = {theme->annotation, 0.0, PLOT_DASH_DASHED};
-        status = plot_panel_add_line(right, x, optimum, n, dashed, "Eckart\xe2\x80\x93Young optimum",
-                                     err);
+        if (plot_panel_add_line(right, x, optimum, n, dashed, "Eckart\xe2\x80\x93Young optimum",
+                                err) != 0 ||
+            plot_panel_add_points(right, x, optimum, n, dashed, NULL, err) != 0)
+            status = -1;
     }
     if (status == 0) {
         plot_panel_set_legend(left, PLOT_LEGEND_TOP_RIGHT);
@@ -125,9 +132,9 @@ int dl_figure_lora_kl_rank(const dl_results *results, const plot_theme *theme, d
                         "update, median over seeds) dashed.", lora->n_seeds,
                         lora->n_seeds == 1 ? "" : "s", number);
         if (optimum_zero > 0)
-            fig_text_append(&caption, " The optimum is exactly 0 at %zu of the %zu ranks "
-                            "(rank \xe2\x89\xa5 task rank %d), which the log axis cannot "
-                            "show.", optimum_zero, n, lora->task_rank);
+            fig_text_append(&caption, " The optimum is 0 (below %g, rounding) at %zu of the "
+                            "%zu ranks, those at or above the true rank of dW*, and a log axis "
+                            "cannot show it.", OPTIMUM_ZERO, optimum_zero, n);
         if (raised > 0)
             fig_text_append(&caption, " Values below %g nats are drawn at %g.",
                             FIG_LORA_LOG_FLOOR, FIG_LORA_LOG_FLOOR);

@@ -29,8 +29,8 @@ int dl_figure_lora_params(const dl_results *results, const plot_theme *theme, dl
     if (status == 0) {
         fig_lora_rank_order(lora, order);
         for (size_t i = 0; i < n; i++) {
-            x[i] = (double)lora->rank[order[i]];
-            count[i] = x[i] * ((double)lora->D + (double)lora->N);
+            x[i] = fig_lora_rank_x(lora, order, i);
+            count[i] = (double)lora->rank[order[i]] * ((double)lora->D + (double)lora->N);
         }
     }
 
@@ -40,7 +40,7 @@ int dl_figure_lora_params(const dl_results *results, const plot_theme *theme, dl
     plot_panel *panel = status == 0 ? plot_figure_add_panel(figure, 0, 0, 1, 1, err) : NULL;
     if (panel == NULL ||
         plot_figure_set_title(figure, "Trained parameters against rank", err) != 0 ||
-        fig_lora_rank_axis(panel, lora, err) != 0 ||
+        fig_lora_rank_axis(panel, lora, order, err) != 0 ||
         plot_panel_set_axis(panel, PLOT_Y, PLOT_SCALE_LOG, "Trained parameters", NULL, err) != 0 ||
         plot_panel_add_line(panel, x, count, n, style, NULL, err) != 0 ||
         plot_panel_add_points(panel, x, count, n, style, "LoRA <i>r</i> (<i>D</i> + <i>N</i>)",
