@@ -1,8 +1,8 @@
 /* lora_fit_forgetting.c - new-task fit against forgetting: one point per
  * rank at (median forgetting, median eval KL) over seeds, labelled with
  * its rank, and the full-rank baseline as a labelled point of its own.
- * Both axes are log, since the values span many decades; alpha and
- * scaling are at their first value.
+ * Both axes are log, since the values span many decades; alpha is
+ * fig_lora_shown_alpha, scaling its first value.
  */
 #include "figures_internal.h"
 
@@ -16,6 +16,7 @@ int dl_figure_lora_fit_forgetting(const dl_results *results, const plot_theme *t
 {
     memset(out, 0, sizeof *out);
     const dl_lora_results *lora = &results->lora;
+    size_t alpha = fig_lora_shown_alpha(lora);
     size_t n = lora->n_ranks;
     size_t *order = malloc(n * sizeof *order);
     double *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y);
@@ -30,9 +31,9 @@ int dl_figure_lora_fit_forgetting(const dl_results *results, const plot_theme *t
     if (status == 0) {
         fig_lora_rank_order(lora, order);
         for (size_t i = 0; i < n; i++) {
-            x[i] = fig_lora_floor(dl_lora_median_over_seeds(lora, lora->forgetting, order[i], 0,
-                                                            0), &raised);
-            y[i] = fig_lora_floor(dl_lora_median_over_seeds(lora, lora->eval_kl, order[i], 0, 0),
+            x[i] = fig_lora_floor(dl_lora_median_over_seeds(lora, lora->forgetting, order[i],
+                                                            alpha, 0), &raised);
+            y[i] = fig_lora_floor(dl_lora_median_over_seeds(lora, lora->eval_kl, order[i], alpha, 0),
                                   &raised);
         }
     }
@@ -75,7 +76,8 @@ int dl_figure_lora_fit_forgetting(const dl_results *results, const plot_theme *t
         if (raised > 0)
             fig_text_append(&caption, " Values below %g nats are drawn at %g.",
                             FIG_LORA_LOG_FLOOR, FIG_LORA_LOG_FLOOR);
-        fig_lora_append_fixed(&caption, lora, -1, 0, 0, -1);
+        fig_lora_append_alpha_note(&caption, lora, alpha);
+        fig_lora_append_fixed(&caption, lora, -1, (long)alpha, 0, -1);
         status = fig_finish(figure, &caption, out, err);
         figure = NULL;
     }

@@ -8,9 +8,8 @@
  * Eckart-Young optimum (the least relative error of any rank-r update)
  * as a dashed line. Both y axes are log; the optimum is 0 up to rounding
  * from the task rank on (without task noise), which a log axis cannot
- * show, so the line stops
- * there and the caption says so. Alpha and scaling are at their first
- * value.
+ * show, so the line stops there and the caption says so. Alpha is
+ * fig_lora_shown_alpha, scaling its first value.
  */
 #include "figures_internal.h"
 
@@ -26,12 +25,13 @@
 /* Median, p10 and p90 over seeds of values at each rank in ascending
  * order, floored for a log axis. */
 static int rank_stats(const dl_lora_results *lora, const double *values, const size_t *order,
-                      double *median, double *p10, double *p90, size_t *raised, dl_error *err)
+                      size_t alpha, double *median, double *p10, double *p90, size_t *raised, dl_error *err)
 {
     for (size_t i = 0; i < lora->n_ranks; i++) {
-        if (dl_lora_percentile_over_seeds(lora, values, order[i], 0, 0, 50.0, &median[i]) != 0 ||
-            dl_lora_percentile_over_seeds(lora, values, order[i], 0, 0, 10.0, &p10[i]) != 0 ||
-            dl_lora_percentile_over_seeds(lora, values, order[i], 0, 0, 90.0, &p90[i]) != 0)
+        if (dl_lora_percentile_over_seeds(lora, values, order[i], alpha, 0, 50.0,
+                                          &median[i]) != 0 ||
+            dl_lora_percentile_over_seeds(lora, values, order[i], alpha, 0, 10.0, &p10[i]) != 0 ||
+            dl_lora_percentile_over_seeds(lora, values, order[i], alpha, 0, 90.0, &p90[i]) != 0)
             return dl_error_set(err, "out of memory for the statistics over seeds");
         median[i] = fig_lora_floor(median[i], raised);
         p10[i] = fig_lora_floor(p10[i], raised);
@@ -46,8 +46,16 @@ static int add_stat_series(plot_panel *panel, const double *x, const double *med
                            const char *label, dl_error *err)
 {
     plot_style style = plot_style_category(color);
-    if (plot_panel_add_band(panel, x, p10, p90, n, style.color, NULL, err) != 0 ||
-        plot_panel_add_line(panel, x, median, n, style, NULL, err) != 0 ||
+    if (n >= 2 && plot_panel_add_band(panel, x, p10, p90, n, style.color, NULL, err) != 0)
+        return -1;
+    if (n == 1) {
+        /* one rank: the percentile range as a vertical segment */
+        const double segment_x[2] = {x[0], x[0]}, segment_y[2] = {p10[0], p90[0]};
+        plot_style thin = style;
+        if (plot_panel_add_line(panel, segment_x, segment_y, 2, thin, NULL, err) != 0)
+            return -1;
+    }
+    if (plot_panel_add_line(panel, x, median, n, style, NULL, err) != 0 ||
         plot_panel_add_points(panel, x, median, n, style, label, err) != 0)
         return -1;
     return 0;
@@ -58,6 +66,7 @@ int dl_figure_lora_kl_rank(const dl_results *results, const plot_theme *theme, d
 {
     memset(out, 0, sizeof *out);
     const dl_lora_results *lora = &results->lora;
+    size_t alpha = fig_lora_shown_alpha(lora);
     size_t n = lora->n_ranks;
     size_t *order = malloc(n * sizeof *order);
     double *x = malloc(n * sizeof *x), *stats = malloc(7 * n * sizeof *stats);
@@ -76,14 +85,15 @@ int dl_figure_lora_kl_rank(const dl_results *results, const plot_theme *theme, d
         fig_lora_rank_order(lora, order);
         for (size_t i = 0; i < n; i++)
             x[i] = fig_lora_rank_x(lora, order, i);
-        status = rank_stats(lora, lora->eval_kl, order, kl, kl10, kl90, &raised, err);
+        status = rank_stats(lora, lora->eval_kl, order, alpha, kl, kl10, kl90, &raised, err);
     }
     if (status == 0) {
         size_t unused = 0;
-        status = rank_stats(lora, lora->relative_error, order, re, re10, re90, &unused, err);
+        status = rank_stats(lora, lora->relative_error, order, alpha, re, re10, re90, &unused, err);
     }
     for (size_t i = 0; status == 0 && i < n; i++) {
-        optimum[i] = dl_lora_median_over_seeds(lora, lora->eckart_young_error, order[i], 0, 0);
+        optimum[i] = dl_lora_median_over_seeds(lora, lora->eckart_young_error, order[i], alpha,
+                                               0);
         if (!(optimum[i] > OPTIMUM_ZERO)) {
             optimum[i] = NAN; /* 0 has no place on a log axis */
             optimum_zero++;
@@ -138,7 +148,8 @@ int dl_figure_lora_kl_rank(const dl_results *results, const plot_theme *theme, d
         if (raised > 0)
             fig_text_append(&caption, " Values below %g nats are drawn at %g.",
                             FIG_LORA_LOG_FLOOR, FIG_LORA_LOG_FLOOR);
-        fig_lora_append_fixed(&caption, lora, -1, 0, 0, -1);
+        fig_lora_append_alpha_note(&caption, lora, alpha);
+        fig_lora_append_fixed(&caption, lora, -1, (long)alpha, 0, -1);
         status = fig_finish(figure, &caption, out, err);
         figure = NULL;
     }

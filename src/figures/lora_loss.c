@@ -1,7 +1,7 @@
 /* lora_loss.c - training loss against optimiser step: the median over
  * seeds at each recorded step, one line per rank in ascending order of
  * rank, and the full-rank baseline dashed when the file stores its curve.
- * Log y axis; alpha and scaling at their first value.
+ * Log y axis; alpha is fig_lora_shown_alpha, scaling its first value.
  */
 #include "figures_internal.h"
 
@@ -27,6 +27,7 @@ int dl_figure_lora_loss(const dl_results *results, const plot_theme *theme, dl_f
 {
     memset(out, 0, sizeof *out);
     const dl_lora_results *lora = &results->lora;
+    size_t alpha = fig_lora_shown_alpha(lora);
     size_t n = lora->n_ranks, samples = lora->n_samples;
     size_t *order = malloc(n * sizeof *order);
     double *x = malloc(samples * sizeof *x), *median = malloc(samples * sizeof *median);
@@ -55,7 +56,7 @@ int dl_figure_lora_loss(const dl_results *results, const plot_theme *theme, dl_f
     size_t raised = 0;
     for (size_t i = 0; status == 0 && i < n; i++) {
         const double *curves = lora->loss_curve +
-                               dl_lora_fit_index(lora, order[i], 0, 0, 0) * samples;
+                               dl_lora_fit_index(lora, order[i], alpha, 0, 0) * samples;
         median_curve(curves, lora->n_seeds, samples, median, work, &raised);
         char label[48];
         snprintf(label, sizeof label, "<i>r</i> = %lld", (long long)lora->rank[order[i]]);
@@ -86,7 +87,8 @@ int dl_figure_lora_loss(const dl_results *results, const plot_theme *theme, dl_f
         if (raised > 0)
             fig_text_append(&caption, " Values below %g nats are drawn at %g.",
                             FIG_LORA_LOG_FLOOR, FIG_LORA_LOG_FLOOR);
-        fig_lora_append_fixed(&caption, lora, -1, 0, 0, -1);
+        fig_lora_append_alpha_note(&caption, lora, alpha);
+        fig_lora_append_fixed(&caption, lora, -1, (long)alpha, 0, -1);
         status = fig_finish(figure, &caption, out, err);
         figure = NULL;
     }

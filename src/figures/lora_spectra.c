@@ -2,7 +2,8 @@
  * learned update U at each rank, in descending order, on a log y axis.
  *
  * One seed (the first), one scaling (the first) and one alpha: the first
- * alpha above 0, because alpha = 0 leaves U = 0 with no spectrum.
+ * alpha above 0 (fig_lora_shown_alpha), because alpha = 0 leaves U = 0
+ * with no spectrum.
  * A rank-r update has at most r singular values above rounding noise, so
  * values below SPECTRUM_CUTOFF times the largest singular value of dW*
  * are left out (the line stops there) and the caption says how many.
@@ -25,9 +26,7 @@ int dl_figure_lora_spectra(const dl_results *results, const plot_theme *theme, d
     memset(out, 0, sizeof *out);
     const dl_lora_results *lora = &results->lora;
     size_t n = lora->n_ranks, count = lora->n_singular;
-    size_t alpha = 0;
-    while (alpha + 1 < lora->n_alphas && !(lora->alpha[alpha] > 0.0))
-        alpha++;
+    size_t alpha = fig_lora_shown_alpha(lora);
 
     size_t *order = malloc(n * sizeof *order);
     double *x = malloc(count * sizeof *x), *y = malloc(count * sizeof *y);
@@ -89,8 +88,7 @@ int dl_figure_lora_spectra(const dl_results *results, const plot_theme *theme, d
             fig_text_append(&caption, " %zu singular values below %g times the largest of "
                             "dW* are rounding noise (an update of rank r has at most r others) "
                             "and are left out.", left_out, SPECTRUM_CUTOFF);
-        if (alpha > 0)
-            fig_text_append(&caption, " Alpha = 0 is skipped, since it leaves U = 0.");
+        fig_lora_append_alpha_note(&caption, lora, alpha);
         fig_lora_append_fixed(&caption, lora, -1, (long)alpha, 0, 0);
         status = fig_finish(figure, &caption, out, err);
         figure = NULL;
