@@ -106,6 +106,7 @@ int dl_figure_lora_probe(const dl_results *results, const plot_theme *theme, dl_
             values[3 * i + 2] = adapted[tokens[i]];
         }
         plot_panel *panel = plot_figure_add_panel(figure, (int)p / 2, (int)p % 2, 1, 1, err);
+        bool keyed = p + 1 == (size_t)columns;
         snprintf(text, sizeof text, "alpha = %s",
                  fig_lora_alpha_text(lora->alpha[alphas[p]], number, sizeof number));
         if (panel == NULL || plot_panel_set_title(panel, text, err) != 0 ||
@@ -115,10 +116,12 @@ int dl_figure_lora_probe(const dl_results *results, const plot_theme *theme, dl_
                                 err) != 0 ||
             plot_panel_set_axis(panel, PLOT_Y, PLOT_SCALE_LINEAR, "Probability", NULL, err) != 0 ||
             plot_panel_set_limits(panel, PLOT_Y, 0.0, 1.08 * (top > 0.0 ? top : 1.0), err) != 0 ||
-            plot_panel_add_bars(panel, values, shown, 3, p == 0 ? series : NULL, colors, err) != 0)
+            plot_panel_add_bars(panel, values, shown, 3, keyed ? series : NULL, colors, err) != 0)
             status = -1;
-        if (status == 0 && p == 0)
-            plot_panel_set_legend(panel, PLOT_LEGEND_TOP_RIGHT);
+        /* the legend right of the last panel of the first row, where it
+         * covers no bar */
+        if (status == 0 && keyed)
+            plot_panel_set_legend(panel, PLOT_LEGEND_OUTSIDE_RIGHT);
     }
     if (status == 0)
         status = plot_figure_set_title(figure, "Softmax of the probe input", err);

@@ -56,8 +56,7 @@ int dl_figure_lora_spectra(const dl_results *results, const plot_theme *theme, d
         plot_panel_set_axis(panel, PLOT_X, PLOT_SCALE_LINEAR, "Index", NULL, err) != 0 ||
         plot_panel_set_axis(panel, PLOT_Y, PLOT_SCALE_LOG, "Singular value", NULL, err) != 0 ||
         plot_panel_set_limits(panel, PLOT_X, 0.5, (double)count + 0.5, err) != 0 ||
-        plot_panel_add_line(panel, x, y, count, task_style, "task dW*", err) != 0 ||
-        plot_panel_add_points(panel, x, y, count, task_style, NULL, err) != 0)
+        plot_panel_add_line(panel, x, y, count, task_style, "task dW*", err) != 0)
         status = -1;
     if (status == 0)
         plot_panel_set_integer_ticks(panel, PLOT_X);
@@ -77,6 +76,12 @@ int dl_figure_lora_spectra(const dl_results *results, const plot_theme *theme, d
             plot_panel_add_points(panel, x, y, count, style, NULL, err) != 0)
             status = -1;
     }
+    /* the task's points again on top, where the updates that match it
+     * would cover them */
+    for (size_t k = 0; status == 0 && k < count; k++)
+        y[k] = task[k] > cutoff ? task[k] : NAN;
+    if (status == 0 && plot_panel_add_points(panel, x, y, count, task_style, NULL, err) != 0)
+        status = -1;
     if (status == 0)
         plot_panel_set_legend(panel, PLOT_LEGEND_OUTSIDE_RIGHT);
 
