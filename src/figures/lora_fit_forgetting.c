@@ -1,6 +1,6 @@
 /* lora_fit_forgetting.c - new-task fit against forgetting: one point per
- * rank at (median forgetting, median eval KL) over seeds, labelled with
- * its rank, and the full-rank baseline as a labelled point of its own.
+ * rank at (median forgetting, median eval KL) over seeds, coloured by its
+ * rank, and the full-rank baseline as a labelled point of its own.
  * Both axes are log, since the values span many decades; alpha is
  * fig_lora_shown_alpha, scaling its first value.
  */
@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Most ranks that get a legend entry each. */
+#define RANK_KEYS_MAX 12
 
 int dl_figure_lora_fit_forgetting(const dl_results *results, const plot_theme *theme,
                                   dl_figure *out, dl_error *err)
@@ -42,21 +45,29 @@ int dl_figure_lora_fit_forgetting(const dl_results *results, const plot_theme *t
     double full_x = fig_lora_floor(full_forgetting, &raised);
     double full_y = fig_lora_floor(full_kl, &raised);
 
-    plot_style rank_style = plot_style_category(0);
+    /* a thin grey path through the ranks in ascending order, then one
+     * coloured point per rank in the legend (text labels beside the
+     * smallest and largest rank instead, when a legend would be too long) */
+    plot_style path_style = {theme->grid, 0.0, PLOT_DASH_SOLID};
     plot_style full_style = {theme->text, 0.0, PLOT_DASH_SOLID};
+    bool keyed = n <= RANK_KEYS_MAX;
     plot_panel *panel = status == 0 ? plot_figure_add_panel(figure, 0, 0, 1, 1, err) : NULL;
     if (panel == NULL ||
         plot_figure_set_title(figure, "New-task fit against forgetting", err) != 0 ||
         plot_panel_set_axis(panel, PLOT_X, PLOT_SCALE_LOG, "Forgetting", "nats", err) != 0 ||
         plot_panel_set_axis(panel, PLOT_Y, PLOT_SCALE_LOG, "Eval KL", "nats", err) != 0 ||
-        plot_panel_add_points(panel, x, y, n, rank_style, "LoRA, median over seeds", err) != 0 ||
+        (n >= 2 && plot_panel_add_line(panel, x, y, n, path_style, NULL, err) != 0) ||
         plot_panel_add_points(panel, &full_x, &full_y, 1, full_style, "full rank", err) != 0 ||
         plot_panel_add_text(panel, full_x, full_y, " full rank", PLOT_ANCHOR_LEFT, err) != 0)
         status = -1;
     for (size_t i = 0; status == 0 && i < n; i++) {
         char label[48];
-        snprintf(label, sizeof label, " <i>r</i> = %lld", (long long)lora->rank[order[i]]);
-        status = plot_panel_add_text(panel, x[i], y[i], label, PLOT_ANCHOR_LEFT, err);
+        snprintf(label, sizeof label, "%s<i>r</i> = %lld", keyed ? "" : " ",
+                 (long long)lora->rank[order[i]]);
+        plot_style style = {fig_lora_rank_color(i, n), 0.0, PLOT_DASH_SOLID};
+        status = plot_panel_add_points(panel, &x[i], &y[i], 1, style, keyed ? label : NULL, err);
+        if (status == 0 && !keyed && (i == 0 || i + 1 == n))
+            status = plot_panel_add_text(panel, x[i], y[i], label, PLOT_ANCHOR_LEFT, err);
     }
     if (status == 0) {
         plot_panel_set_grid(panel, PLOT_X, 1);
@@ -65,7 +76,9 @@ int dl_figure_lora_fit_forgetting(const dl_results *results, const plot_theme *t
 
     if (status == 0) {
         char kl_text[40], forgetting_text[40];
-        fig_text_append(&caption, "Each point is one rank: its eval KL(teacher \xe2\x80\x96 "
+        fig_text_append(&caption, "Each point is one rank (colours from the smallest rank, "
+                        "dark, to the largest, light; the grey path joins them in order of "
+                        "rank): its eval KL(teacher \xe2\x80\x96 "
                         "adapted) on held-out inputs of the new task against its forgetting, "
                         "KL(base \xe2\x80\x96 adapted) on old-task inputs, each the median "
                         "over %zu seed%s. Lower left is better on both. The full-rank "

@@ -1,6 +1,11 @@
 /* lora_kl_map.c - rank x alpha map of the median eval KL over seeds, one
  * panel per scaling (at most MAP_PANELS), on one log colour scale.
  *
+ * When the labels of side-by-side panels overlap, the panels go in two
+ * rows of a figure twice the theme's height, and when that fails too
+ * only the first scaling is drawn; the caption says how many scalings
+ * are shown.
+ *
  * Cells hold log10 of the median eval KL, values below
  * FIG_LORA_LOG_FLOOR raised to it, over the range of the values shown
  * (half a decade either side when they are all equal). Ranks (rows,
@@ -38,20 +43,22 @@ static int labels_build(const dl_lora_results *lora, const size_t *rank_order,
     return 0;
 }
 
-int dl_figure_lora_kl_map(const dl_results *results, const plot_theme *theme, dl_figure *out,
-                          dl_error *err)
+/* Builds the map with panels panels in a grid of grid_rows x grid_cols,
+ * filled row by row, on a figure grid_rows times the theme's height. */
+static int map_build(const dl_results *results, const plot_theme *theme, size_t panels,
+                     int grid_rows, int grid_cols, dl_figure *out, dl_error *err)
 {
     memset(out, 0, sizeof *out);
     const dl_lora_results *lora = &results->lora;
     size_t rows = lora->n_ranks, cols = lora->n_alphas;
-    size_t panels = lora->n_scalings < MAP_PANELS ? lora->n_scalings : MAP_PANELS;
     size_t *rank_order = malloc(rows * sizeof *rank_order);
     size_t *alpha_order = malloc(cols * sizeof *alpha_order);
     char **rank_labels = calloc(rows, sizeof *rank_labels);
     char **alpha_labels = calloc(cols, sizeof *alpha_labels);
     double *cells = malloc(panels * rows * cols * sizeof *cells);
-    plot_figure *figure = plot_figure_new(theme->figure_width, theme->figure_height, 1,
-                                          (int)panels, theme, err);
+    plot_figure *figure = plot_figure_new(theme->figure_width,
+                                          theme->figure_height * (double)grid_rows, grid_rows,
+                                          grid_cols, theme, err);
     fig_text caption = {NULL, 0, 0, false};
     int status = figure != NULL ? 0 : -1;
     if (status == 0 && (rank_order == NULL || alpha_order == NULL || rank_labels == NULL ||
@@ -82,7 +89,8 @@ int dl_figure_lora_kl_map(const dl_results *results, const plot_theme *theme, dl
     }
 
     for (size_t p = 0; status == 0 && p < panels; p++) {
-        plot_panel *panel = plot_figure_add_panel(figure, 0, (int)p, 1, 1, err);
+        plot_panel *panel = plot_figure_add_panel(figure, (int)p / grid_cols,
+                                                  (int)p % grid_cols, 1, 1, err);
         char title[64];
         snprintf(title, sizeof title, "scaling %s", lora->scaling[p]);
         if (panel == NULL || plot_panel_set_title(panel, title, err) != 0 ||
@@ -111,9 +119,13 @@ int dl_figure_lora_kl_map(const dl_results *results, const plot_theme *theme, dl
                         "adapted) on held-out inputs, for each rank (row) and alpha (column), "
                         "as log10 of the KL in nats on one colour scale for all panels.",
                         lora->n_seeds, lora->n_seeds == 1 ? "" : "s");
-        if (lora->n_scalings > panels)
-            fig_text_append(&caption, " The first %zu of the %zu scalings are shown.", panels,
-                            lora->n_scalings);
+        if (panels == 1 && lora->n_scalings > 1)
+            fig_text_append(&caption, " Only the first of the %zu scalings, %s, is shown: "
+                            "the labels of more panels would overlap.", lora->n_scalings,
+                            lora->scaling[0]);
+        else if (lora->n_scalings > panels)
+            fig_text_append(&caption, " The first %zu of the %zu scalings are shown, one "
+                            "panel each.", panels, lora->n_scalings);
         else if (panels > 1)
             fig_text_append(&caption, " One panel per scaling.");
         else
@@ -136,4 +148,23 @@ int dl_figure_lora_kl_map(const dl_results *results, const plot_theme *theme, dl
     free(alpha_order);
     free(cells);
     return status;
+}
+
+int dl_figure_lora_kl_map(const dl_results *results, const plot_theme *theme, dl_figure *out,
+                          dl_error *err)
+{
+    /* Panels side by side, else in two rows of a figure twice as tall,
+     * else only the first scaling: many alphas leave narrow panels no
+     * room for their labels. */
+    size_t n = results->lora.n_scalings < MAP_PANELS ? results->lora.n_scalings : MAP_PANELS;
+    const int grids[2][2] = {{1, (int)n}, {2, ((int)n + 1) / 2}};
+    for (int i = 0; i < 2 && n > 1; i++) {
+        dl_error layout_error;
+        if (map_build(results, theme, n, grids[i][0], grids[i][1], out, err) != 0)
+            return -1;
+        if (plot_figure_layout(out->figure, &layout_error) == 0)
+            return 0;
+        dl_figure_free(out);
+    }
+    return map_build(results, theme, 1, 1, 1, out, err);
 }

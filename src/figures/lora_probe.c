@@ -5,7 +5,8 @@
  * (all of them when there are that few), the rank of the shape diagram
  * (dl_lora_diagram_rank), the first scaling and the first seed. Of the N
  * outputs, the PROBE_TOKENS with the largest teacher probability are
- * drawn, in ascending token order, so the bars stay readable for any N.
+ * drawn, in ascending token order, so the bars stay readable for any N;
+ * fewer when their labels would overlap, down to PROBE_TOKENS_MIN.
  */
 #include "figures_internal.h"
 
@@ -14,13 +15,14 @@
 #include <string.h>
 
 #define PROBE_ALPHAS 4
-#define PROBE_TOKENS 12
+#define PROBE_TOKENS 10
+#define PROBE_TOKENS_MIN 3
 
 /* Writes the tokens with the largest teacher probability, at most
- * PROBE_TOKENS, in ascending order into tokens; returns their count. */
-static size_t tokens_choose(const double *teacher, size_t n, size_t *tokens)
+ * max_tokens, in ascending order into tokens; returns their count. */
+static size_t tokens_choose(const double *teacher, size_t n, size_t max_tokens, size_t *tokens)
 {
-    size_t count = n < PROBE_TOKENS ? n : PROBE_TOKENS;
+    size_t count = n < max_tokens ? n : max_tokens;
     /* selection by rank: token t is chosen when fewer than count tokens
      * beat it (larger probability, or equal with a lower index) */
     size_t chosen = 0;
@@ -48,8 +50,9 @@ static size_t alphas_choose(const dl_lora_results *lora, const size_t *sorted, s
     return PROBE_ALPHAS;
 }
 
-int dl_figure_lora_probe(const dl_results *results, const plot_theme *theme, dl_figure *out,
-                         dl_error *err)
+/* Builds the figure with at most max_tokens tokens per panel. */
+static int probe_build(const dl_results *results, const plot_theme *theme, size_t max_tokens,
+                       dl_figure *out, dl_error *err)
 {
     memset(out, 0, sizeof *out);
     const dl_lora_results *lora = &results->lora;
@@ -62,7 +65,7 @@ int dl_figure_lora_probe(const dl_results *results, const plot_theme *theme, dl_
         return dl_error_set(err, "out of memory for the probe figure");
     fig_lora_alpha_order(lora, sorted);
     size_t n_alphas = alphas_choose(lora, sorted, alphas);
-    size_t shown = tokens_choose(teacher, n_tokens, tokens);
+    size_t shown = tokens_choose(teacher, n_tokens, max_tokens, tokens);
     free(sorted);
 
     /* one or two panels in a row, three or four in a 2 x 2 grid */
@@ -92,8 +95,7 @@ int dl_figure_lora_probe(const dl_results *results, const plot_theme *theme, dl_
             top = top > teacher[tokens[i]] ? top : teacher[tokens[i]];
         }
 
-    static const char *const series[3] = {"base <i>W</i>", "teacher <i>W</i>*",
-                                          "adapted <i>W</i> + <i>U</i>"};
+    static const char *const series[3] = {"base", "teacher", "adapted"};
     const plot_rgb colors[3] = {{0.62, 0.62, 0.62}, plot_palette_color(1),
                                 plot_palette_color(0)};
     double values[PROBE_TOKENS * 3];
@@ -151,4 +153,20 @@ int dl_figure_lora_probe(const dl_results *results, const plot_theme *theme, dl_
     for (size_t i = 0; i < shown; i++)
         free(labels[i]);
     return status;
+}
+
+int dl_figure_lora_probe(const dl_results *results, const plot_theme *theme, dl_figure *out,
+                         dl_error *err)
+{
+    /* fewer tokens until the token labels of a panel fit side by side,
+     * which long token numbers (N of 1000 and more) need */
+    for (size_t max_tokens = PROBE_TOKENS; max_tokens > PROBE_TOKENS_MIN; max_tokens--) {
+        dl_error layout_error;
+        if (probe_build(results, theme, max_tokens, out, err) != 0)
+            return -1;
+        if (plot_figure_layout(out->figure, &layout_error) == 0)
+            return 0;
+        dl_figure_free(out);
+    }
+    return probe_build(results, theme, PROBE_TOKENS_MIN, out, err);
 }
