@@ -345,5 +345,50 @@ def test_render_names_dataset_of_wrong_shape(ctx):
     assert not os.path.exists(os.path.join(broken, "out", "manifest.json"))
 
 
+def drop_scaling_axis(path):
+    """Rewrite /lora of path in the layout written before the scaling axis
+    existed: every dataset loses its scaling dimension (of length 1), the
+    scaling coordinate goes, and the group gets a scaling attribute."""
+    with h5py.File(path, "r+") as f:
+        group = f["lora"]
+        names = [name for name, item in group.items() if isinstance(item, h5py.Dataset)]
+        for name in names:
+            dataset = group[name]
+            labels = [next(iter(dim.keys()), "") for dim in dataset.dims]
+            if "scaling" not in labels or name == "scaling":
+                continue
+            axis = labels.index("scaling")
+            values = np.take(dataset[()], 0, axis=axis)
+            attributes = dict(dataset.attrs)
+            kept = [label for label in labels if label != "scaling"]
+            del group[name]
+            rewritten = group.create_dataset(name, data=values)
+            for key in ("units", "long_name", "description"):
+                if key in attributes:
+                    rewritten.attrs[key] = attributes[key]
+            for dim, label in enumerate(kept):
+                rewritten.dims[dim].attach_scale(group[label])
+        scaling = group["scaling"][0]
+        del group["scaling"]
+        group.attrs["scaling"] = scaling.decode() if isinstance(scaling, bytes) else scaling
+
+
+def test_render_reads_file_without_scaling_axis(ctx):
+    folder = run_config(ctx, "lora_only", LORA_ONLY)
+    older = ctx.path("older")
+    shutil.rmtree(older, ignore_errors=True)
+    os.makedirs(older)
+    copy = os.path.join(older, "results.h5")
+    shutil.copyfile(os.path.join(folder, "results.h5"), copy)
+    drop_scaling_axis(copy)
+    with h5py.File(copy, "r") as f:
+        assert f["lora/eval_kl"].shape == (3, 3, 3)
+    ctx.driftlab_run("render", copy, "-q")
+    html = report_text(older)
+    for name in LORA_FIGURES:
+        caption_of(html, name)
+    assert "Scaling standard (the only value)." in caption_of(html, "lora-kl-map")
+
+
 if __name__ == "__main__":
     run_tests(globals())

@@ -20,6 +20,10 @@
  * singular value a fit produces on purpose. */
 #define SPECTRUM_CUTOFF 1e-10
 
+/* Most singular values drawn with point markers; more would merge into
+ * a thick band, so longer spectra are lines only. */
+#define SPECTRUM_POINTS_MAX 40
+
 int dl_figure_lora_spectra(const dl_results *results, const plot_theme *theme, dl_figure *out,
                            dl_error *err)
 {
@@ -73,14 +77,16 @@ int dl_figure_lora_spectra(const dl_results *results, const plot_theme *theme, d
                  (long long)lora->rank[order[i]]);
         plot_style style = {fig_lora_rank_color(i, n), 0.0, PLOT_DASH_SOLID};
         if (plot_panel_add_line(panel, x, y, count, style, label, err) != 0 ||
-            plot_panel_add_points(panel, x, y, count, style, NULL, err) != 0)
+            (count <= SPECTRUM_POINTS_MAX &&
+             plot_panel_add_points(panel, x, y, count, style, NULL, err) != 0))
             status = -1;
     }
     /* the task's points again on top, where the updates that match it
      * would cover them */
     for (size_t k = 0; status == 0 && k < count; k++)
         y[k] = task[k] > cutoff ? task[k] : NAN;
-    if (status == 0 && plot_panel_add_points(panel, x, y, count, task_style, NULL, err) != 0)
+    if (status == 0 && count <= SPECTRUM_POINTS_MAX &&
+        plot_panel_add_points(panel, x, y, count, task_style, NULL, err) != 0)
         status = -1;
     if (status == 0)
         plot_panel_set_legend(panel, PLOT_LEGEND_OUTSIDE_RIGHT);
