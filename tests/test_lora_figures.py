@@ -255,7 +255,7 @@ def test_kl_rank_caption_gives_full_rank_baseline(ctx):
     assert f"full-rank baseline, {baseline:.4g} nats" in caption, caption
     assert "3 seeds" in caption, caption
     # alpha = 0 changes nothing, so the line figures show the next alpha
-    assert "alpha = 2 (value 2 of 3)" in caption, caption
+    assert "alpha = 2 (the 2nd of 3 values)" in caption, caption
 
 
 def test_info_prints_lora_summary_matching_h5py(ctx):

@@ -110,15 +110,26 @@ const char *fig_lora_alpha_text(double alpha, char *buffer, size_t size)
     return dl_sweep_values_format(alpha, buffer, size);
 }
 
-/* Appends " (the only value)" or " (the first of 3 values)" and so on. */
+/* Appends " (the only value)", " (the first of 3 values)" or
+ * " (the 2nd of 3 values)". */
 static void append_which(fig_text *text, long index, size_t count)
 {
+    long position = index + 1;
+    const char *suffix = "th";
+    if (position % 100 < 11 || position % 100 > 13) {
+        if (position % 10 == 1)
+            suffix = "st";
+        else if (position % 10 == 2)
+            suffix = "nd";
+        else if (position % 10 == 3)
+            suffix = "rd";
+    }
     if (count == 1)
         fig_text_append(text, " (the only value)");
     else if (index == 0)
         fig_text_append(text, " (the first of %zu values)", count);
     else
-        fig_text_append(text, " (value %ld of %zu)", index + 1, count);
+        fig_text_append(text, " (the %ld%s of %zu values)", position, suffix, count);
 }
 
 void fig_lora_append_fixed(fig_text *text, const dl_lora_results *lora, long rank, long alpha,

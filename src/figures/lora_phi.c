@@ -1,7 +1,8 @@
 /* lora_phi.c - the subspace similarity phi(i, j) between the A factors
  * learned at the smallest and the largest rank of the sweep, as an
- * i x j map on the fixed colour scale [0, 1], at the first alpha,
- * scaling and seed.
+ * i x j map on the fixed colour scale [0, 1], at the first scaling and
+ * seed and at fig_lora_shown_alpha: with alpha = 0 the gradients are 0,
+ * so A keeps its random start.
  *
  * phi(i, j) = ||V1_i^T V2_j||_F^2 / min(i, j) with V1_i the top-i right
  * singular vectors of the smaller A and V2_j the top-j of the larger
@@ -19,7 +20,9 @@ int dl_figure_lora_phi(const dl_results *results, const plot_theme *theme, dl_fi
     memset(out, 0, sizeof *out);
     const dl_lora_results *lora = &results->lora;
     size_t rows = lora->n_phi_i, cols = lora->n_phi_j;
-    const double *phi = lora->phi; /* [alpha][scaling][seed][i][j]: index 0 of each is first */
+    size_t alpha = fig_lora_shown_alpha(lora);
+    /* [alpha][scaling][seed][i][j] at the shown alpha, scaling 0, seed 0 */
+    const double *phi = lora->phi + alpha * lora->n_scalings * lora->n_seeds * rows * cols;
 
     plot_figure *figure = plot_figure_new(theme->figure_width, theme->figure_height, 1, 1, theme,
                                           err);
@@ -52,7 +55,8 @@ int dl_figure_lora_phi(const dl_results *results, const plot_theme *theme, dl_fi
                         "one subspace contains the other, and independent random subspaces "
                         "give about max(i, j) / N with N = %d. One seed, no statistic over "
                         "seeds.", rows, cols, lora->N);
-        fig_lora_append_fixed(&caption, lora, -1, 0, 0, 0);
+        fig_lora_append_alpha_note(&caption, lora, alpha);
+        fig_lora_append_fixed(&caption, lora, -1, (long)alpha, 0, 0);
         status = fig_finish(figure, &caption, out, err);
         figure = NULL;
     }

@@ -162,7 +162,7 @@ int dl_figure_lora_shape(const dl_results *results, const plot_theme *theme, dl_
                         "parameters instead of the D N = %.0f of a full update, a ratio of "
                         "%.4g. The scale s = alpha / r for standard scaling, alpha / sqrt(r) "
                         "for rslora, alpha for none.", lora->D, lora->N, r,
-                        r == lora->task_rank ? "task rank of the sweep"
+                        r == lora->task_rank ? "task rank, one of the swept ranks"
                                              : "middle rank of the sweep, which lacks the "
                                                "task rank",
                         trained, full, trained / full);

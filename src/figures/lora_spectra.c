@@ -96,9 +96,10 @@ int dl_figure_lora_spectra(const dl_results *results, const plot_theme *theme, d
                         "(true rank %d, dashed) and of the learned update U = s B A at each "
                         "rank, for one seed (no statistic over seeds).", lora->task_rank);
         if (left_out > 0)
-            fig_text_append(&caption, " %zu singular values below %g times the largest of "
-                            "dW* are rounding noise (an update of rank r has at most r others) "
-                            "and are left out.", left_out, SPECTRUM_CUTOFF);
+            fig_text_append(&caption, " Singular values below %g times the largest of dW* "
+                            "(%zu of them) are rounding noise and are left out: an update of "
+                            "rank r has at most r singular values above 0.", SPECTRUM_CUTOFF,
+                            left_out);
         fig_lora_append_alpha_note(&caption, lora, alpha);
         fig_lora_append_fixed(&caption, lora, -1, (long)alpha, 0, 0);
         status = fig_finish(figure, &caption, out, err);
