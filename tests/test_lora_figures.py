@@ -1,9 +1,11 @@
-"""The LoRA figures and their place in the report. driftlab run on a
-config with only [lora], and on one with [drift] and [lora], draws every
-lora-* figure in SVG, PDF and PNG; report.html and report.pdf show them
-after the drift figures with their captions; the manifest lists them; a
-second render gives the same bytes; captions and driftlab info agree with
-values read from results.h5 with h5py; degenerate sweeps still render.
+"""The LoRA figures and their place in the report.
+
+driftlab run on a config with only [lora], and on one with [drift] and
+[lora], draws every lora-* figure in SVG, PDF and PNG. report.html and
+report.pdf show them after the drift figures with their captions, and the
+manifest lists them. A second render gives the same bytes. Captions and
+driftlab info agree with values read from results.h5 with h5py, and
+degenerate sweeps still render.
 
 Needs poppler-utils (pdfinfo), numpy and h5py.
 

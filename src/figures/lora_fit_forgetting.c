@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Most ranks that get a legend entry each. */
+/* Maximum number of ranks that get one legend entry each. */
 #define RANK_KEYS_MAX 12
 
 int dl_figure_lora_fit_forgetting(const dl_results *results, const plot_theme *theme,

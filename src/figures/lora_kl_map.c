@@ -3,7 +3,7 @@
  *
  * When the labels of side-by-side panels overlap, the panels go in two
  * rows of a figure twice the theme's height, and when that fails too
- * only the first scaling is drawn; the caption says how many scalings
+ * only the first scaling is drawn. The caption names how many scalings
  * are shown.
  *
  * Cells hold log10 of the median eval KL, values below

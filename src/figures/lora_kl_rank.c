@@ -8,7 +8,7 @@
  * Eckart-Young optimum (the least relative error of any rank-r update)
  * as a dashed line. Both y axes are log; the optimum is 0 up to rounding
  * from the task rank on (without task noise), which a log axis cannot
- * show, so the line stops there and the caption says so. Alpha is
+ * show, so the line stops there and the caption states it. Alpha is
  * fig_lora_shown_alpha, scaling its first value.
  */
 #include "figures_internal.h"
@@ -51,8 +51,7 @@ static int add_stat_series(plot_panel *panel, const double *x, const double *med
     if (n == 1) {
         /* one rank: the percentile range as a vertical segment */
         const double segment_x[2] = {x[0], x[0]}, segment_y[2] = {p10[0], p90[0]};
-        plot_style thin = style;
-        if (plot_panel_add_line(panel, segment_x, segment_y, 2, thin, NULL, err) != 0)
+        if (plot_panel_add_line(panel, segment_x, segment_y, 2, style, NULL, err) != 0)
             return -1;
     }
     if (plot_panel_add_line(panel, x, median, n, style, NULL, err) != 0 ||

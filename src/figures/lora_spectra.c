@@ -6,7 +6,7 @@
  * with no spectrum.
  * A rank-r update has at most r singular values above rounding noise, so
  * values below SPECTRUM_CUTOFF times the largest singular value of dW*
- * are left out (the line stops there) and the caption says how many.
+ * are left out (the line stops there), and the caption counts them.
  */
 #include "figures_internal.h"
 
