@@ -131,8 +131,8 @@ typedef struct {
 
 /* Reads the run at point of the kept seed kept_index (< n_kept; kept seed
  * i is seeds[i]) from the file at results->path, reopening it. Needs
- * results->has_drift. run owns
- * its arrays. Returns 0, or -1 with err set. It fails when point or
+ * results->has_drift. run owns its arrays. Returns 0, or -1 with err
+ * set. It fails when point or
  * kept_index is out of range, when the file contains another config than
  * when results was loaded, or when a dataset is missing or has another
  * shape. run is then zeroed with nothing allocated. Free with
