@@ -332,11 +332,8 @@ def test_degenerate_sweep_skips_with_reasons(ctx):
 
 def test_render_names_dataset_of_wrong_shape(ctx):
     folder = run_config(ctx, "lora_only", LORA_ONLY)
-    broken = ctx.path("broken")
-    shutil.rmtree(broken, ignore_errors=True)
-    os.makedirs(broken)
-    copy = os.path.join(broken, "results.h5")
-    shutil.copyfile(os.path.join(folder, "results.h5"), copy)
+    copy = broken_copy(ctx, folder, "broken")
+    broken = os.path.dirname(copy)
     with h5py.File(copy, "r+") as f:
         del f["lora/forgetting"]
         f["lora"].create_dataset("forgetting", data=np.zeros((2, 2)))
@@ -345,6 +342,46 @@ def test_render_names_dataset_of_wrong_shape(ctx):
     assert "/lora/forgetting: the dataset has shape 2 x 2, expected 3 x 3 x 1 x 3" in done.stderr, \
         done.stderr
     assert not os.path.exists(os.path.join(broken, "out", "manifest.json"))
+
+
+def broken_copy(ctx, folder, name):
+    """Copy folder's results.h5 to WORKDIR/NAME/results.h5 and return it."""
+    target = ctx.path(name)
+    shutil.rmtree(target, ignore_errors=True)
+    os.makedirs(target)
+    copy = os.path.join(target, "results.h5")
+    shutil.copyfile(os.path.join(folder, "results.h5"), copy)
+    return copy
+
+
+def test_render_names_missing_dataset(ctx):
+    folder = run_config(ctx, "lora_only", LORA_ONLY)
+    copy = broken_copy(ctx, folder, "missing")
+    with h5py.File(copy, "r+") as f:
+        del f["lora/eval_kl"]
+    done = ctx.driftlab_run("render", copy, check=False)
+    assert done.returncode == 1, done.stderr
+    assert "/lora/eval_kl: the dataset is missing" in done.stderr, done.stderr
+    info = ctx.driftlab_run("info", copy, check=False)
+    assert info.returncode == 1, info.stderr
+    assert "/lora/eval_kl: the dataset is missing" in info.stderr, info.stderr
+
+
+def test_render_rejects_swapped_dimensions(ctx):
+    # rank and alpha both have 3 values, so only the labels tell them apart
+    folder = run_config(ctx, "lora_only", LORA_ONLY)
+    copy = broken_copy(ctx, folder, "swapped")
+    with h5py.File(copy, "r+") as f:
+        group = f["lora"]
+        values = np.swapaxes(group["eval_kl"][()], 0, 1)
+        del group["eval_kl"]
+        swapped = group.create_dataset("eval_kl", data=values)
+        for dim, label in enumerate(["alpha", "rank", "scaling", "seed"]):
+            swapped.dims[dim].attach_scale(group[label])
+    done = ctx.driftlab_run("render", copy, check=False)
+    assert done.returncode == 1, done.stderr
+    assert "/lora/eval_kl: dimension 0 is labelled 'alpha', expected 'rank'" in done.stderr, \
+        done.stderr
 
 
 def drop_scaling_axis(path):
@@ -377,11 +414,8 @@ def drop_scaling_axis(path):
 
 def test_render_reads_file_without_scaling_axis(ctx):
     folder = run_config(ctx, "lora_only", LORA_ONLY)
-    older = ctx.path("older")
-    shutil.rmtree(older, ignore_errors=True)
-    os.makedirs(older)
-    copy = os.path.join(older, "results.h5")
-    shutil.copyfile(os.path.join(folder, "results.h5"), copy)
+    copy = broken_copy(ctx, folder, "older")
+    older = os.path.dirname(copy)
     drop_scaling_axis(copy)
     with h5py.File(copy, "r") as f:
         assert f["lora/eval_kl"].shape == (3, 3, 3)
