@@ -79,6 +79,14 @@ double dl_lora_median(const double *values, size_t n, size_t stride)
     return median;
 }
 
+size_t dl_lora_shown_alpha(const dl_lora_results *lora)
+{
+    for (size_t a = 0; a < lora->n_alphas; a++)
+        if (lora->alpha[a] > 0.0)
+            return a;
+    return 0;
+}
+
 size_t dl_lora_diagram_rank(const dl_lora_results *lora)
 {
     for (size_t i = 0; i < lora->n_ranks; i++)

@@ -92,6 +92,12 @@ int dl_lora_percentile_over_seeds(const dl_lora_results *lora, const double *val
  * elements, as numpy.median; NaN when memory runs out or n is 0. */
 double dl_lora_median(const double *values, size_t n, size_t stride);
 
+/* Returns the index of the alpha that the line figures and the report's
+ * key numbers show: the first alpha above 0 in file order, because
+ * alpha = 0 leaves the base model unchanged at every rank (and A at its
+ * random start). Index 0 when every alpha is 0. */
+size_t dl_lora_shown_alpha(const dl_lora_results *lora);
+
 /* Returns the index of the rank the shape diagram shows: the task rank
  * when it is one of the swept ranks, else the middle rank of the sweep in
  * ascending order (the lower middle for an even count). */

@@ -16,7 +16,8 @@
  *   final median entropy            attention_entropy_p50 at the last step
  * With /lora, a second table gives per rank the parameters r (D + N) and
  * the medians over seeds of eval KL, forgetting and relative error at the
- * first alpha and scaling, and the full-rank baseline below them.
+ * first alpha above 0 and the first scaling, and the full-rank baseline
+ * below them.
  * Each cell shows a rounded value and carries the stored double in a
  * data-value attribute (%.17g, or "nan"). Sweep values are shown exactly
  * (dl_sweep_values_format), so two sweep points never read alike.
@@ -156,17 +157,19 @@ static void append_key_numbers(render_buffer *out, const dl_results *results)
 }
 
 /* Appends the LoRA key numbers: for each rank in file order, the medians
- * over seeds at the first alpha and scaling, then the full-rank
- * baseline. */
+ * over seeds at the alpha of the line figures (dl_lora_shown_alpha) and
+ * the first scaling, then the full-rank baseline. */
 static void append_lora_key_numbers(render_buffer *out, const dl_lora_results *lora)
 {
     char alpha[40], shown[64];
+    size_t a = dl_lora_shown_alpha(lora);
     render_buffer_printf(out, "<h2>LoRA key numbers</h2>\n<p>Median over %zu seed%s at "
-                         "alpha = %s and scaling %s (their first values) for each rank, and "
-                         "the full-rank baseline. KL values in nats.</p>\n", lora->n_seeds,
-                         lora->n_seeds == 1 ? "" : "s",
-                         dl_sweep_values_format(lora->alpha[0], alpha, sizeof alpha),
-                         lora->scaling[0]);
+                         "alpha = %s (the first alpha above 0, as in the figures) and scaling ",
+                         lora->n_seeds, lora->n_seeds == 1 ? "" : "s",
+                         dl_sweep_values_format(lora->alpha[a], alpha, sizeof alpha));
+    append_escaped(out, lora->scaling[0]);
+    render_buffer_printf(out, " (its first value) for each rank, and the full-rank "
+                         "baseline. KL values in nats.</p>\n");
     render_buffer_printf(out, "<table id=\"lora-key-numbers\">\n<thead><tr>"
                          "<th scope=\"col\">rank</th><th scope=\"col\">parameters</th>"
                          "<th scope=\"col\">eval KL</th><th scope=\"col\">forgetting</th>"
@@ -174,9 +177,9 @@ static void append_lora_key_numbers(render_buffer *out, const dl_lora_results *l
     for (size_t r = 0; r < lora->n_ranks; r++) {
         double parameters = (double)lora->rank[r] * ((double)lora->D + lora->N);
         double values[3] = {
-            dl_lora_median_over_seeds(lora, lora->eval_kl, r, 0, 0),
-            dl_lora_median_over_seeds(lora, lora->forgetting, r, 0, 0),
-            dl_lora_median_over_seeds(lora, lora->relative_error, r, 0, 0),
+            dl_lora_median_over_seeds(lora, lora->eval_kl, r, a, 0),
+            dl_lora_median_over_seeds(lora, lora->forgetting, r, a, 0),
+            dl_lora_median_over_seeds(lora, lora->relative_error, r, a, 0),
         };
         render_buffer_printf(out, "<tr><td data-value=\"%lld\">%lld</td>",
                              (long long)lora->rank[r], (long long)lora->rank[r]);

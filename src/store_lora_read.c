@@ -441,6 +441,20 @@ static int datasets_read(const lora_reader *r, dl_lora_results *lora, dl_error *
     return 0;
 }
 
+/* Fails unless every scaling is standard, rslora or none, the values the
+ * config accepts; figures and reports show them as text. */
+static int scalings_check(const char *path, const dl_lora_results *lora, dl_error *err)
+{
+    for (size_t i = 0; i < lora->n_scalings; i++) {
+        const char *value = lora->scaling[i];
+        if (strcmp(value, "standard") != 0 && strcmp(value, "rslora") != 0 &&
+            strcmp(value, "none") != 0)
+            return dl_error_set(err, "%s: /lora/scaling: value '%.40s' is invalid: a scaling "
+                                "is standard, rslora or none", path, value);
+    }
+    return 0;
+}
+
 int dl_store_lora_read(int64_t file, const char *path, dl_lora_results *lora, dl_error *err)
 {
     memset(lora, 0, sizeof *lora);
@@ -472,7 +486,7 @@ int dl_store_lora_read(int64_t file, const char *path, dl_lora_results *lora, dl
                                            &lora->scaling[0], err) != 0)
             goto done;
     }
-    if (datasets_read(&r, lora, err) != 0)
+    if (scalings_check(path, lora, err) != 0 || datasets_read(&r, lora, err) != 0)
         goto done;
     status = 0;
 

@@ -203,6 +203,26 @@ def test_lora_report_html_has_every_figure_and_caption(ctx):
     assert 'id="lora-key-numbers"' in html
 
 
+def test_lora_key_numbers_equal_results(ctx):
+    folder = run_config(ctx, "lora_only", LORA_ONLY)
+    values = lora_values(folder)
+    html = report_text(folder)
+    table = html[html.index('<table id="lora-key-numbers">'):]
+    table = table[:table.index("</table>")]
+    rows = re.findall(r"<tr>(<td.*?)</tr>", table)
+    assert len(rows) == len(values["rank"]), rows
+    for i, row in enumerate(rows):
+        cells = [float(v) for v in re.findall(r'data-value="([^"]+)"', row)]
+        assert cells[0] == values["rank"][i], row
+        assert cells[1] == values["rank"][i] * (values["D"] + values["N"]), row
+        # eval KL at alpha 2 (the first above 0) and the first scaling
+        assert cells[2] == np.median(values["eval_kl"][i, 1, 0, :]), row
+    full = re.search(r'<tr id="lora-full-rank">(.*?)</tr>', table).group(1)
+    cells = [float(v) for v in re.findall(r'data-value="([^"]+)"', full)]
+    assert cells[0] == values["D"] * values["N"], full
+    assert cells[1] == np.median(values["full_rank_eval_kl"]), full
+
+
 def test_lora_report_pdf_has_one_page_per_figure(ctx):
     folder = run_config(ctx, "lora_only", LORA_ONLY)
     assert pdf_pages(os.path.join(folder, "report.pdf")) == len(LORA_FIGURES)

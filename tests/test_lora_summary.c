@@ -1,6 +1,6 @@
 /* test_lora_summary.c - the pure helpers over a loaded /lora group
- * (lora_results.h): the rank of the shape diagram, the smallest and
- * largest rank, the index of a fit, and medians over seeds.
+ * (lora_results.h): the rank of the shape diagram, the alpha shown, the
+ * smallest and largest rank, the index of a fit, and medians over seeds.
  *
  * Medians are checked against numpy.median of the same numbers, worked
  * by hand here: the mean of the two middle values for an even count.
@@ -111,6 +111,18 @@ static void median_with_stride_reads_every_other(void **state)
     assert_true(isnan(dl_lora_median(values, 0, 1)));
 }
 
+static void shown_alpha_passes_over_zero(void **state)
+{
+    (void)state;
+    double alphas[] = {0.0, 0.0, 4.0, 1.0};
+    dl_lora_results lora = {0};
+    lora.alpha = alphas;
+    lora.n_alphas = 4;
+    assert_int_equal(dl_lora_shown_alpha(&lora), 2);
+    lora.n_alphas = 2; /* only zeros */
+    assert_int_equal(dl_lora_shown_alpha(&lora), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -122,6 +134,7 @@ int main(void)
         cmocka_unit_test(fit_index_has_seed_fastest),
         cmocka_unit_test(median_over_seeds_matches_numpy),
         cmocka_unit_test(median_with_stride_reads_every_other),
+        cmocka_unit_test(shown_alpha_passes_over_zero),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -138,11 +138,6 @@ void fig_lora_alpha_order(const dl_lora_results *lora, size_t *order);
 void fig_lora_append_fixed(fig_text *text, const dl_lora_results *lora, long rank, long alpha,
                            long scaling, long seed);
 
-/* Returns the index of the alpha the line figures show: the first alpha
- * above 0 in file order, because alpha = 0 leaves the base model
- * unchanged at every rank; index 0 when every alpha is 0. */
-size_t fig_lora_shown_alpha(const dl_lora_results *lora);
-
 /* Appends the note that alpha = 0 was passed over, when it was. */
 void fig_lora_append_alpha_note(fig_text *text, const dl_lora_results *lora, size_t alpha);
 

@@ -89,14 +89,6 @@ void fig_lora_alpha_order(const dl_lora_results *lora, size_t *order)
         }
 }
 
-size_t fig_lora_shown_alpha(const dl_lora_results *lora)
-{
-    for (size_t a = 0; a < lora->n_alphas; a++)
-        if (lora->alpha[a] > 0.0)
-            return a;
-    return 0;
-}
-
 void fig_lora_append_alpha_note(fig_text *text, const dl_lora_results *lora, size_t alpha)
 {
     if (alpha > 0)

@@ -2,7 +2,7 @@
  * rank at (median forgetting, median eval KL) over seeds, coloured by its
  * rank, and the full-rank baseline as a labelled point of its own.
  * Both axes are log, since the values span many decades; alpha is
- * fig_lora_shown_alpha, scaling its first value.
+ * dl_lora_shown_alpha, scaling its first value.
  */
 #include "figures_internal.h"
 
@@ -19,7 +19,7 @@ int dl_figure_lora_fit_forgetting(const dl_results *results, const plot_theme *t
 {
     memset(out, 0, sizeof *out);
     const dl_lora_results *lora = &results->lora;
-    size_t alpha = fig_lora_shown_alpha(lora);
+    size_t alpha = dl_lora_shown_alpha(lora);
     size_t n = lora->n_ranks;
     size_t *order = malloc(n * sizeof *order);
     double *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y);

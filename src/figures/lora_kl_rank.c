@@ -9,7 +9,7 @@
  * as a dashed line. Both y axes are log; the optimum is 0 up to rounding
  * from the task rank on (without task noise), which a log axis cannot
  * show, so the line stops there and the caption states it. Alpha is
- * fig_lora_shown_alpha, scaling its first value.
+ * dl_lora_shown_alpha, scaling its first value.
  */
 #include "figures_internal.h"
 
@@ -65,7 +65,7 @@ int dl_figure_lora_kl_rank(const dl_results *results, const plot_theme *theme, d
 {
     memset(out, 0, sizeof *out);
     const dl_lora_results *lora = &results->lora;
-    size_t alpha = fig_lora_shown_alpha(lora);
+    size_t alpha = dl_lora_shown_alpha(lora);
     size_t n = lora->n_ranks;
     size_t *order = malloc(n * sizeof *order);
     double *x = malloc(n * sizeof *x), *stats = malloc(7 * n * sizeof *stats);

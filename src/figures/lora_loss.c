@@ -1,7 +1,7 @@
 /* lora_loss.c - training loss against optimiser step: the median over
  * seeds at each recorded step, one line per rank in ascending order of
  * rank, and the full-rank baseline dashed when the file stores its curve.
- * Log y axis; alpha is fig_lora_shown_alpha, scaling its first value.
+ * Log y axis; alpha is dl_lora_shown_alpha, scaling its first value.
  */
 #include "figures_internal.h"
 
@@ -27,7 +27,7 @@ int dl_figure_lora_loss(const dl_results *results, const plot_theme *theme, dl_f
 {
     memset(out, 0, sizeof *out);
     const dl_lora_results *lora = &results->lora;
-    size_t alpha = fig_lora_shown_alpha(lora);
+    size_t alpha = dl_lora_shown_alpha(lora);
     size_t n = lora->n_ranks, samples = lora->n_samples;
     size_t *order = malloc(n * sizeof *order);
     double *x = malloc(samples * sizeof *x), *median = malloc(samples * sizeof *median);

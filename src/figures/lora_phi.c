@@ -1,7 +1,7 @@
 /* lora_phi.c - the subspace similarity phi(i, j) between the A factors
  * learned at the smallest and the largest rank of the sweep, as an
  * i x j map on the fixed colour scale [0, 1], at the first scaling and
- * seed and at fig_lora_shown_alpha: with alpha = 0 the gradients are 0,
+ * seed and at dl_lora_shown_alpha: with alpha = 0 the gradients are 0,
  * so A keeps its random start.
  *
  * phi(i, j) = ||V1_i^T V2_j||_F^2 / min(i, j) with V1_i the top-i right
@@ -20,7 +20,7 @@ int dl_figure_lora_phi(const dl_results *results, const plot_theme *theme, dl_fi
     memset(out, 0, sizeof *out);
     const dl_lora_results *lora = &results->lora;
     size_t rows = lora->n_phi_i, cols = lora->n_phi_j;
-    size_t alpha = fig_lora_shown_alpha(lora);
+    size_t alpha = dl_lora_shown_alpha(lora);
     /* [alpha][scaling][seed][i][j] at the shown alpha, scaling 0, seed 0 */
     const double *phi = lora->phi + alpha * lora->n_scalings * lora->n_seeds * rows * cols;
 

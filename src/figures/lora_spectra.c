@@ -2,7 +2,7 @@
  * learned update U at each rank, in descending order, on a log y axis.
  *
  * One seed (the first), one scaling (the first) and one alpha: the first
- * alpha above 0 (fig_lora_shown_alpha), because alpha = 0 leaves U = 0
+ * alpha above 0 (dl_lora_shown_alpha), because alpha = 0 leaves U = 0
  * with no spectrum.
  * A rank-r update has at most r singular values above rounding noise, so
  * values below SPECTRUM_CUTOFF times the largest singular value of dW*
@@ -30,7 +30,7 @@ int dl_figure_lora_spectra(const dl_results *results, const plot_theme *theme, d
     memset(out, 0, sizeof *out);
     const dl_lora_results *lora = &results->lora;
     size_t n = lora->n_ranks, count = lora->n_singular;
-    size_t alpha = fig_lora_shown_alpha(lora);
+    size_t alpha = dl_lora_shown_alpha(lora);
 
     size_t *order = malloc(n * sizeof *order);
     double *x = malloc(count * sizeof *x), *y = malloc(count * sizeof *y);
