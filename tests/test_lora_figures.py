@@ -404,6 +404,16 @@ def test_render_rejects_swapped_dimensions(ctx):
         done.stderr
 
 
+def test_render_rejects_unknown_scaling(ctx):
+    folder = run_config(ctx, "lora_only", LORA_ONLY)
+    copy = broken_copy(ctx, folder, "scaling")
+    with h5py.File(copy, "r+") as f:
+        f["lora/scaling"][0] = "<b>bold</b>"
+    done = ctx.driftlab_run("render", copy, check=False)
+    assert done.returncode == 1, done.stderr
+    assert "/lora/scaling: value '<b>bold</b>' is invalid" in done.stderr, done.stderr
+
+
 def drop_scaling_axis(path):
     """Rewrite /lora of path in the layout written before the scaling axis
     existed: every dataset loses its scaling dimension (of length 1), the
