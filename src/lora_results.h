@@ -14,8 +14,8 @@
  * `scaling`, so the same indexing holds.
  *
  * Datasets marked "may be NULL" are left NULL when the file does not
- * contain them (files of earlier driftlab versions); the figures that need
- * them are then not drawn, with the reason in the report.
+ * contain them, as in files of earlier driftlab versions. The figures that
+ * need them are then not drawn, and the report gives the reason.
  */
 #ifndef DRIFTLAB_LORA_RESULTS_H
 #define DRIFTLAB_LORA_RESULTS_H

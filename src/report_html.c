@@ -15,9 +15,9 @@
  *   final mean lock-in              lock_in_mean at the last step
  *   final median entropy            attention_entropy_p50 at the last step
  * With /lora, a second table gives per rank the parameters r (D + N) and
- * the medians over seeds of eval KL, forgetting and relative error at the
- * first alpha above 0 and the first scaling, and the full-rank baseline
- * below them.
+ * the medians over seeds of eval KL, forgetting and relative error. They
+ * are taken at the first alpha above 0 and the first scaling, with the
+ * full-rank baseline below them.
  * Each cell shows a rounded value and carries the stored double in a
  * data-value attribute (%.17g, or "nan"). Sweep values are shown exactly
  * (dl_sweep_values_format), so two sweep points never read alike.
