@@ -25,6 +25,7 @@
 #include "output_folder.h"
 #include "plan.h"
 #include "render.h"
+#include "results.h"
 #include "store.h"
 #include "store_lora.h"
 #include "sweep.h"
@@ -317,6 +318,33 @@ static void print_key_numbers(const dl_plan *plan, const dl_point_key_numbers *k
     }
 }
 
+/* Prints the LoRA key numbers of the results file at path: per rank the
+ * parameters and the median eval KL and forgetting over seeds at the first
+ * alpha above 0 and the first scaling, then the full-rank baseline. */
+static int print_lora_key_numbers(const char *path, dl_error *err)
+{
+    dl_results results;
+    if (dl_results_load(path, &results, err) != 0)
+        return -1;
+    const dl_lora_results *lora = &results.lora;
+    size_t alpha = dl_lora_shown_alpha(lora);
+    printf("LoRA at alpha %g, scaling %s, median over %zu %s; D N = %d\n",
+           lora->alpha[alpha], lora->scaling[0], lora->n_seeds,
+           plural(lora->n_seeds, "seed", "seeds"), lora->D * lora->N);
+    printf("%10s %12s %16s %16s\n", "rank", "parameters", "eval KL (nats)",
+           "forgetting");
+    for (size_t r = 0; r < lora->n_ranks; r++)
+        printf("%10lld %12lld %16.3g %16.3g\n", (long long)lora->rank[r],
+               (long long)lora->rank[r] * (lora->D + lora->N),
+               dl_lora_median_over_seeds(lora, lora->eval_kl, r, alpha, 0),
+               dl_lora_median_over_seeds(lora, lora->forgetting, r, alpha, 0));
+    printf("%10s %12d %16.3g %16.3g\n", "full", lora->D * lora->N,
+           dl_lora_median(lora->full_rank_eval_kl, lora->n_seeds, 1),
+           dl_lora_median(lora->full_rank_forgetting, lora->n_seeds, 1));
+    dl_results_free(&results);
+    return 0;
+}
+
 /* Checks the estimates of the drift sweep on drift_threads threads and of
  * the LoRA sweep on lora_threads (its own clamp) against the config's
  * limits; the two sweeps run one after the other, but the drift store is
@@ -519,6 +547,8 @@ static int command_run(int argc, char **argv)
     if (dl_log_get_level() >= DL_LOG_NORMAL) {
         if (cfg.has_drift)
             print_key_numbers(&plan, key_numbers);
+        if (cfg.has_lora && print_lora_key_numbers(results_path, &err) != 0)
+            dl_log_error("%s", err.message);
         fflush(stdout);
         dl_log_info("wrote %s", results_path);
     }

@@ -285,5 +285,30 @@ def test_lecture_config_meets_the_lora_claims(context):
         assert bool((zero["eval_kl"] == first).all())
 
 
+def test_run_prints_lora_key_numbers(context):
+    """The table run prints after a LoRA sweep: per rank r (D + N) and the
+    median eval KL and forgetting over seeds at the first alpha above 0."""
+    config = context.write_config("table.ini", SCALINGS)
+    done = context.driftlab_run("run", config, "-o", "table", "--no-render")
+    lines = done.stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("LoRA at alpha"))
+    assert lines[header].startswith("LoRA at alpha 3, scaling rslora, median over 2 seeds")
+    rows = [line.split() for line in lines[header + 2:header + 2 + 3]]
+    with xarray.open_dataset(context.path("table", "results.h5"), group="lora",
+                             engine="h5netcdf") as ds:
+        shown = ds.isel(alpha=1, scaling=0)
+        for row, rank in zip(rows, ds["rank"].values):
+            assert int(row[0]) == rank
+            assert int(row[1]) == rank * (12 + 10)
+            kl = float(np.median(shown["eval_kl"].sel(rank=rank).values))
+            assert np.isclose(float(row[2]), kl, rtol=1e-2), (row, kl)
+            forgetting = float(np.median(shown["forgetting"].sel(rank=rank).values))
+            assert np.isclose(float(row[3]), forgetting, rtol=1e-2), (row, forgetting)
+        full = lines[header + 2 + 3].split()
+        assert full[0] == "full" and int(full[1]) == 12 * 10
+        assert np.isclose(float(full[2]), float(np.median(ds["full_rank_eval_kl"])),
+                          rtol=1e-2)
+
+
 if __name__ == "__main__":
     run_tests(globals())
