@@ -1,0 +1,138 @@
+"""Compare a driftlab results.h5 with the reference's numbers.
+
+Each check returns a list of mismatch messages, one per dataset at most,
+naming the first differing element by its coordinates and both values.
+"""
+import h5py
+import numpy as np
+
+from . import drift as drift_model
+
+DRIFT_TOLERANCE = 1e-12
+# H(a) = -sum a_i ln a_i is ill-conditioned when one weight is near 1:
+# ln a_i then carries the absolute rounding of a_i (about 1e-16) as a large
+# relative error. The normalised entropy lies in [0, 1], so its rounding is
+# bounded in absolute terms by a few n 2^-53 for n positions.
+ENTROPY_ABSOLUTE_TOLERANCE = 1e-14
+
+
+def _coordinates(f, group, name, index):
+    """Describe an element index of GROUP/NAME by its dimension names and
+    coordinate values, e.g. 'temperature=0.5 seed=3 step=7'."""
+    dataset = f[group][name]
+    parts = []
+    for dim, i in zip(dataset.dims, index):
+        if len(dim):
+            scale = dim[0]
+            label = scale.name.rsplit("/", 1)[-1]
+            value = scale[i]
+            if isinstance(value, bytes):
+                value = value.decode()
+            parts.append(f"{label}={value}")
+        else:
+            parts.append(f"dim{len(parts)}={i}")
+    return " ".join(parts)
+
+
+def first_difference(expected, actual, rtol, atol=0.0):
+    """Return the index of the first element where actual differs from
+    expected by more than rtol relative (or atol absolute), or None.
+
+    NaN must meet NaN. rtol = 0 and atol = 0 ask for equality."""
+    expected = np.asarray(expected)
+    actual = np.asarray(actual)
+    if expected.shape != actual.shape:
+        return "shape"
+    if expected.dtype.kind in "iub" or actual.dtype.kind in "iub":
+        bad = expected != actual
+    else:
+        both_nan = np.isnan(expected) & np.isnan(actual)
+        with np.errstate(invalid="ignore"):
+            limit = np.maximum(rtol * np.maximum(np.abs(expected), np.abs(actual)), atol)
+            close = np.abs(expected - actual) <= limit
+        bad = ~(close | both_nan)
+    if not bad.any():
+        return None
+    return tuple(int(i) for i in np.argwhere(bad)[0])
+
+
+def check(f, group, name, expected, rtol, atol=0.0):
+    """Compare GROUP/NAME of the open file f with expected; return a list
+    holding one message on a mismatch, else an empty list."""
+    if name not in f[group]:
+        return [f"/{group}/{name}: missing from the results file"]
+    actual = f[group][name][()]
+    where = first_difference(expected, actual, rtol, atol)
+    if where is None:
+        return []
+    if where == "shape":
+        return [f"/{group}/{name}: shape {np.shape(actual)} but the reference has "
+                f"{np.shape(expected)}"]
+    return [f"/{group}/{name} differs first at {_coordinates(f, group, name, where)}: "
+            f"driftlab {actual[where]!r}, reference {np.asarray(expected)[where]!r}"
+            + (f" (tolerance {rtol:g} relative)" if rtol else " (exact)")]
+
+
+def compare_drift(config, results_path, reference=None):
+    """Compare /drift of results_path with the reference run of config."""
+    if reference is None:
+        reference = drift_model.simulate_config(config)
+    problems = []
+    with h5py.File(results_path, "r") as f:
+        if "drift" not in f:
+            return ["/drift: missing from the results file"]
+        group = f["drift"]
+        for key, values in config.drift_axes:
+            problems += check(f, "drift", key, np.array(values), 0.0)
+        problems += check(f, "drift", "seed", np.array(config.seeds), 0.0)
+
+        problems += _check_worlds(f, config, reference)
+
+        for name in ("tokens", "clusters"):
+            problems += check(f, "drift", name, reference[name], 0.0)
+        for name in drift_model.METRICS:
+            floor = ENTROPY_ABSOLUTE_TOLERANCE if name == "attention_entropy" else 0.0
+            problems += check(f, "drift", name, reference[name], DRIFT_TOLERANCE, floor)
+            for suffix in ("mean", "p10", "p50", "p90"):
+                problems += check(f, "drift", f"{name}_{suffix}",
+                                  reference[f"{name}_{suffix}"], DRIFT_TOLERANCE, floor)
+            # A standard deviation of seeds that agree is a difference of
+            # nearly equal numbers, so its rounding is relative to the values.
+            scale = np.nanmax(np.abs(reference[name])) if reference[name].size else 0.0
+            problems += check(f, "drift", f"{name}_sd", reference[f"{name}_sd"],
+                              DRIFT_TOLERANCE, DRIFT_TOLERANCE * scale)
+        problems += check(f, "drift", "half_life", reference["half_life"], 0.0)
+        problems += check(f, "drift", "half_life_of_median",
+                          reference["half_life_of_median"], 0.0)
+        if "attention" in reference:
+            problems += check(f, "drift", "attention", reference["attention"],
+                              DRIFT_TOLERANCE)
+        elif "attention" in group:
+            problems.append("/drift/attention: present, but keep_attention is 0")
+        if "run_done" in group and not np.all(group["run_done"][()] == 1):
+            problems.append("/drift/run_done: some runs are not marked done")
+    return problems
+
+
+def _check_worlds(f, config, reference):
+    """Compare the per-world datasets bit for bit."""
+    drift = config.drift
+    spreads = dict(config.drift_axes).get("cluster_spread", [drift["cluster_spread"]])
+    swept = "cluster_spread" in dict(config.drift_axes)
+    problems = []
+    for name in ("embedding", "query_projection", "key_projection", "value_projection",
+                 "prompt"):
+        stacked = np.array([[getattr(reference["worlds"][(seed, spread)], name)
+                             for seed in config.seeds] for spread in spreads])
+        if not swept:
+            stacked = stacked[0]
+        problems += check(f, "drift", name, stacked, 0.0)
+    cluster_of_token = np.arange(drift["clusters"] * drift["tokens_per_cluster"]) \
+        // drift["tokens_per_cluster"]
+    problems += check(f, "drift", "cluster_of_token", cluster_of_token, 0.0)
+    return problems
+
+
+def format_problems(problems):
+    return "\n".join(problems) if problems else "no differences"
+
