@@ -56,6 +56,14 @@ def test_lm_rule_single_seed(context):
     assert_matches(context, os.path.join(REFERENCE_CONFIGS, "lm-single-seed.ini"))
 
 
+def test_lm_rule_exact_ties(context):
+    assert_matches(context, os.path.join(REFERENCE_CONFIGS, "lm-ties.ini"))
+
+
+def test_cluster_rule_filter_edges(context):
+    assert_matches(context, os.path.join(REFERENCE_CONFIGS, "cluster-edges.ini"))
+
+
 def test_shipped_smoke_config(context):
     assert_matches(context, os.path.join(context.configs, "smoke.ini"), "-j", "2")
 
