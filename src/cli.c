@@ -445,11 +445,13 @@ static int command_run(int argc, char **argv)
                     plural((size_t)used_threads, "thread", "threads"));
     if (cfg.has_lora) {
         size_t lora_runs = dl_lora_sweep_run_count(&cfg);
-        dl_log_info("%s: %zu LoRA %s (%zu %s x %zu %s x %zu %s) and %zu full-rank "
-                    "%s on %d %s", config_path, lora_runs,
+        dl_log_info("%s: %zu LoRA %s (%zu %s x %zu %s x %zu %s x %zu %s) and %zu "
+                    "full-rank %s on %d %s", config_path, lora_runs,
                     plural(lora_runs, "fit", "fits"), cfg.lora_rank.count,
                     plural(cfg.lora_rank.count, "rank", "ranks"), cfg.lora_alpha.count,
-                    plural(cfg.lora_alpha.count, "alpha", "alphas"), cfg.n_seeds,
+                    plural(cfg.lora_alpha.count, "alpha", "alphas"),
+                    cfg.lora_scaling.count,
+                    plural(cfg.lora_scaling.count, "scaling", "scalings"), cfg.n_seeds,
                     plural(cfg.n_seeds, "seed", "seeds"), cfg.n_seeds,
                     plural(cfg.n_seeds, "baseline", "baselines"), used_threads,
                     plural((size_t)used_threads, "thread", "threads"));
@@ -620,9 +622,8 @@ static void print_lora_plan(const dl_config *cfg)
 {
     const dl_lora_task_params *task = &cfg->lora_task;
     const dl_lora_train_params *train = &cfg->lora_train;
-    printf("lora      D %d x N %d, task rank %d, scaling %s, init %s, %s at %g for %d "
+    printf("lora      D %d x N %d, task rank %d, init %s, %s at %g for %d "
            "steps\n", task->input_dim, task->output_dim, task->task_rank,
-           dl_lora_scaling_name(cfg->lora_adapter.scaling),
            dl_lora_init_name(cfg->lora_adapter.init),
            dl_lora_optimizer_name(train->optimizer), train->learning_rate, train->steps);
     printf("lora axis rank (%zu %s): ", cfg->lora_rank.count,
@@ -631,6 +632,11 @@ static void print_lora_plan(const dl_config *cfg)
     printf("\nlora axis alpha (%zu %s): ", cfg->lora_alpha.count,
            plural(cfg->lora_alpha.count, "value", "values"));
     print_axis_values(stdout, &cfg->lora_alpha);
+    printf("\nlora axis scaling (%zu %s):", cfg->lora_scaling.count,
+           plural(cfg->lora_scaling.count, "value", "values"));
+    for (size_t i = 0; i < cfg->lora_scaling.count; i++)
+        printf(" %s", dl_lora_scaling_name(
+                          (dl_lora_scaling)cfg->lora_scaling.values[i]));
     size_t runs = dl_lora_sweep_run_count(cfg);
     printf("\nlora runs %zu %s and %zu full-rank %s\n", runs, plural(runs, "fit", "fits"),
            cfg->n_seeds, plural(cfg->n_seeds, "baseline", "baselines"));

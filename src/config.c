@@ -1544,23 +1544,73 @@ static bool parse_lora_real(parse_context *ctx, key_id key, dl_config *cfg)
     return true;
 }
 
+/* Parses scaling: one name or a comma list of distinct names, which makes
+ * scaling a sweep axis after rank and alpha. The values are stored as
+ * dl_lora_scaling numbers. */
+static bool parse_lora_scalings(parse_context *ctx, key_id key, dl_config *cfg)
+{
+    static const char *const names[] = {"standard", "rslora", "none"};
+    const char *item = ctx->raw[key].text;
+    double found[3];
+    size_t count = 0;
+    char shown[SHOWN_VALUE_MAX + 16];
+
+    for (size_t index = 1;; index++) {
+        const char *comma = strchr(item, ',');
+        const char *begin = item;
+        const char *end = comma != NULL ? comma : item + strlen(item);
+        while (begin < end && is_space(*begin))
+            begin++;
+        while (end > begin && is_space(end[-1]))
+            end--;
+        shorten(begin, (size_t)(end - begin), shown, sizeof shown);
+        if (begin == end) {
+            report_invalid(ctx, key, "item %zu is empty; list standard, "
+                           "rslora or none, separated by commas", index);
+            return false;
+        }
+        int scaling = -1;
+        for (int i = 0; i < 3; i++)
+            if (strlen(names[i]) == (size_t)(end - begin)
+                && memcmp(begin, names[i], (size_t)(end - begin)) == 0)
+                scaling = i;
+        if (scaling < 0) {
+            report_invalid(ctx, key, "'%s' is not a scaling; use 'standard', "
+                           "'rslora' or 'none', or several separated by "
+                           "commas", shown);
+            return false;
+        }
+        for (size_t i = 0; i < count; i++)
+            if (found[i] == scaling) {
+                report_invalid(ctx, key, "'%s' is listed twice", shown);
+                return false;
+            }
+        found[count++] = scaling;
+        if (comma == NULL)
+            break;
+        item = comma + 1;
+    }
+
+    double *values = malloc(count * sizeof *values);
+    if (values == NULL) {
+        ctx->out_of_memory = true;
+        return false;
+    }
+    memcpy(values, found, count * sizeof *values);
+    free(cfg->lora_scaling.values);
+    cfg->lora_scaling.values = values;
+    cfg->lora_scaling.count = count;
+    cfg->lora_scaling.line = ctx->raw[key].line;
+    cfg->lora_adapter.scaling = (dl_lora_scaling)found[0];
+    return true;
+}
+
 static bool parse_lora_name(parse_context *ctx, key_id key, dl_config *cfg)
 {
     const char *text = ctx->raw[key].text;
 
-    if (key == KEY_LORA_SCALING) {
-        if (strcmp(text, "standard") == 0)
-            cfg->lora_adapter.scaling = DL_LORA_SCALING_STANDARD;
-        else if (strcmp(text, "rslora") == 0)
-            cfg->lora_adapter.scaling = DL_LORA_SCALING_RSLORA;
-        else if (strcmp(text, "none") == 0)
-            cfg->lora_adapter.scaling = DL_LORA_SCALING_NONE;
-        else {
-            report_invalid(ctx, key, "must be 'standard', 'rslora' or 'none'");
-            return false;
-        }
-        return true;
-    }
+    if (key == KEY_LORA_SCALING)
+        return parse_lora_scalings(ctx, key, cfg);
     if (key == KEY_LORA_INIT) {
         if (strcmp(text, "kaiming") == 0)
             cfg->lora_adapter.init = DL_LORA_INIT_KAIMING;
@@ -1659,10 +1709,12 @@ static void set_defaults(parse_context *ctx, dl_config *cfg)
     cfg->lora_task = dl_lora_task_params_default();
     cfg->lora_adapter = dl_lora_adapter_params_default();
     cfg->lora_train = dl_lora_train_params_default();
-    const double lora_defaults[2] = {cfg->lora_adapter.rank,
-                                     cfg->lora_adapter.alpha};
-    dl_value_list *lora_lists[2] = {&cfg->lora_rank, &cfg->lora_alpha};
-    for (int i = 0; i < 2; i++) {
+    const double lora_defaults[3] = {cfg->lora_adapter.rank,
+                                     cfg->lora_adapter.alpha,
+                                     cfg->lora_adapter.scaling};
+    dl_value_list *lora_lists[3] = {&cfg->lora_rank, &cfg->lora_alpha,
+                                    &cfg->lora_scaling};
+    for (int i = 0; i < 3; i++) {
         lora_lists[i]->values = malloc(sizeof *lora_lists[i]->values);
         if (lora_lists[i]->values == NULL) {
             ctx->out_of_memory = true;
@@ -1957,13 +2009,14 @@ static void check_lora_run_count(parse_context *ctx, dl_config *cfg)
     if (!ctx->valid[KEY_LORA_RANK] || !ctx->valid[KEY_LORA_ALPHA]
         || !ctx->valid[KEY_SEEDS])
         return;
-    uint64_t runs = (uint64_t)cfg->lora_rank.count * cfg->lora_alpha.count;
+    uint64_t runs = (uint64_t)cfg->lora_rank.count * cfg->lora_alpha.count
+                    * cfg->lora_scaling.count;
     if (runs > DL_CONFIG_RUNS_MAX / (cfg->n_seeds > 0 ? cfg->n_seeds : 1))
         report_invalid(ctx, KEY_LORA_ALPHA, "the [lora] sweep has more than "
-                       "%d runs (%zu ranks x %zu alphas x %zu seeds); use "
-                       "fewer values", DL_CONFIG_RUNS_MAX,
+                       "%d runs (%zu ranks x %zu alphas x %zu scalings x %zu "
+                       "seeds); use fewer values", DL_CONFIG_RUNS_MAX,
                        cfg->lora_rank.count, cfg->lora_alpha.count,
-                       cfg->n_seeds);
+                       cfg->lora_scaling.count, cfg->n_seeds);
 }
 
 static void check_vocabulary(parse_context *ctx, dl_config *cfg)
@@ -2472,6 +2525,7 @@ void dl_config_free(dl_config *cfg)
         free(cfg->sweep[k].values);
     free(cfg->lora_rank.values);
     free(cfg->lora_alpha.values);
+    free(cfg->lora_scaling.values);
     memset(cfg, 0, sizeof *cfg);
 }
 

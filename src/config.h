@@ -115,14 +115,15 @@ typedef struct {
     int keep_attention;    /* attention rows are kept for this many seeds */
     dl_value_list sweep[DL_SWEEP_COUNT];
 
-    /* [lora]: rank and alpha are sweep axes (in that order, then the
-     * seeds), so lora_adapter.rank and lora_adapter.alpha are unused */
+    /* [lora]: rank, alpha and scaling are sweep axes (in that order, then
+     * the seeds), so lora_adapter.rank, alpha and scaling are unused */
     bool has_lora;
     dl_lora_task_params lora_task;
     dl_lora_adapter_params lora_adapter;
     dl_lora_train_params lora_train;
     dl_value_list lora_rank;   /* integers in [1, min(D, N)] */
     dl_value_list lora_alpha;  /* >= 0 */
+    dl_value_list lora_scaling; /* dl_lora_scaling values, distinct */
 
     /* sweep axes: keys with more than one value, in file order */
     dl_sweep_key axes[DL_SWEEP_COUNT];

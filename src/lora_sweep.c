@@ -5,8 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lora_fit.h"
-#include "lora_task.h"
+#include "lora/lora_fit.h"
+#include "lora/lora_metrics.h"
+#include "lora/lora_task.h"
 
 /* The outcome of one run, kept until every run has finished so that the
  * first failure in plan order is the one reported. */
@@ -15,25 +16,83 @@ typedef struct {
     dl_error error;
 } run_status;
 
+/* Where a run sits in the sweep. */
+typedef struct {
+    size_t rank, alpha, scaling, seed;
+    size_t point;   /* [alpha][scaling][seed] */
+    size_t adapter; /* [rank][alpha][scaling] */
+} run_index;
+
+/* What the sweep shares with every run: the config, the tasks and the A
+ * factors kept for phi. */
+typedef struct {
+    const dl_config *cfg;
+    const dl_lora_task *tasks;
+    size_t smallest_rank_index; /* index into the rank axis */
+    size_t largest_rank_index;
+    double **a_smallest;        /* [point] A at the smallest rank */
+    double **a_largest;         /* [point] A at the largest rank */
+} sweep_shared;
+
 size_t dl_lora_sweep_run_count(const dl_config *cfg)
 {
-    return cfg->lora_rank.count * cfg->lora_alpha.count * cfg->n_seeds;
+    return cfg->lora_rank.count * cfg->lora_alpha.count
+           * cfg->lora_scaling.count * cfg->n_seeds;
+}
+
+static run_index run_locate(const dl_lora_sweep_result *result, size_t run)
+{
+    run_index at;
+    at.seed = run % result->n_seeds;
+    at.scaling = run / result->n_seeds % result->n_scalings;
+    at.alpha = run / result->n_seeds / result->n_scalings % result->n_alphas;
+    at.rank = run / result->n_seeds / result->n_scalings / result->n_alphas;
+    at.point = run % (result->n_alphas * result->n_scalings * result->n_seeds);
+    at.adapter = run / result->n_seeds;
+    return at;
+}
+
+static size_t adapter_count(const dl_lora_sweep_result *result)
+{
+    return result->n_ranks * result->n_alphas * result->n_scalings;
 }
 
 void dl_lora_sweep_result_free(dl_lora_sweep_result *result)
 {
-    free(result->curve_steps);
-    free(result->eval_kl);
-    free(result->forgetting);
-    free(result->final_loss);
-    free(result->relative_error);
-    free(result->eckart_young_error);
-    free(result->parameter_count);
-    free(result->parameter_ratio);
-    free(result->loss_curve);
-    free(result->full_rank_eval_kl);
-    free(result->full_rank_forgetting);
+    if (result->adapters != NULL)
+        for (size_t i = 0; i < adapter_count(result); i++)
+            dl_lora_adapter_free(&result->adapters[i]);
+    if (result->initial_svd != NULL)
+        for (size_t i = 0; i < adapter_count(result); i++)
+            dl_lora_adapter_free(&result->initial_svd[i]);
+    void *arrays[] = {
+        result->curve_steps, result->eval_kl, result->forgetting,
+        result->final_loss, result->relative_error, result->eckart_young_error,
+        result->parameter_count, result->parameter_ratio, result->effective_rank,
+        result->amplification, result->scale, result->loss_curve,
+        result->singular_values, result->probe_adapted,
+        result->task_singular_values, result->probe_base, result->probe_teacher,
+        result->full_rank_eval_kl, result->full_rank_forgetting,
+        result->full_rank_final_loss, result->full_rank_relative_error,
+        result->full_rank_loss_curve, result->full_rank_singular_values,
+        result->full_rank_probe, result->phi, result->base, result->adapters,
+        result->initial_svd,
+    };
+    for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
+        free(arrays[i]);
     memset(result, 0, sizeof *result);
+}
+
+/* Index of the smallest (or largest) value of a rank axis; the first one
+ * when a value repeats. */
+static size_t extreme_rank_index(const dl_value_list *ranks, int largest)
+{
+    size_t best = 0;
+    for (size_t i = 1; i < ranks->count; i++)
+        if (largest ? ranks->values[i] > ranks->values[best]
+                    : ranks->values[i] < ranks->values[best])
+            best = i;
+    return best;
 }
 
 static int result_alloc(dl_lora_sweep_result *result, const dl_config *cfg,
@@ -42,7 +101,16 @@ static int result_alloc(dl_lora_sweep_result *result, const dl_config *cfg,
     memset(result, 0, sizeof *result);
     result->n_ranks = cfg->lora_rank.count;
     result->n_alphas = cfg->lora_alpha.count;
+    result->n_scalings = cfg->lora_scaling.count;
     result->n_seeds = cfg->n_seeds;
+    result->input_dim = (size_t)cfg->lora_task.input_dim;
+    result->output_dim = (size_t)cfg->lora_task.output_dim;
+    result->singular_count = result->input_dim < result->output_dim
+                                 ? result->input_dim : result->output_dim;
+    result->phi_rows = (size_t)cfg->lora_rank.values[extreme_rank_index(
+        &cfg->lora_rank, 0)];
+    result->phi_cols = (size_t)cfg->lora_rank.values[extreme_rank_index(
+        &cfg->lora_rank, 1)];
 
     /* the curve has min(curve_length, steps + 1) points, as
      * dl_lora_curve_alloc makes it */
@@ -52,50 +120,118 @@ static int result_alloc(dl_lora_sweep_result *result, const dl_config *cfg,
 
     size_t runs = dl_lora_sweep_run_count(cfg);
     size_t seeds = result->n_seeds;
-    result->curve_steps = calloc(result->curve_length, sizeof(int));
-    result->eval_kl = calloc(runs, sizeof(double));
-    result->forgetting = calloc(runs, sizeof(double));
-    result->final_loss = calloc(runs, sizeof(double));
-    result->relative_error = calloc(runs, sizeof(double));
-    result->eckart_young_error = calloc(runs, sizeof(double));
-    result->parameter_count = calloc(runs, sizeof(long long));
-    result->parameter_ratio = calloc(runs, sizeof(double));
-    result->loss_curve = calloc(runs * result->curve_length, sizeof(double));
-    result->full_rank_eval_kl = calloc(seeds, sizeof(double));
-    result->full_rank_forgetting = calloc(seeds, sizeof(double));
-    if (result->curve_steps == NULL || result->eval_kl == NULL
-        || result->forgetting == NULL || result->final_loss == NULL
-        || result->relative_error == NULL || result->eckart_young_error == NULL
-        || result->parameter_count == NULL || result->parameter_ratio == NULL
-        || result->loss_curve == NULL || result->full_rank_eval_kl == NULL
-        || result->full_rank_forgetting == NULL) {
-        dl_lora_sweep_result_free(result);
-        return dl_error_set(err, "out of memory for the results of %zu LoRA "
-                            "runs", runs);
+    size_t points = result->n_alphas * result->n_scalings * seeds;
+    size_t k = result->singular_count;
+    size_t n = result->output_dim;
+    size_t curve = result->curve_length;
+    struct {
+        void **array;
+        size_t count;
+        size_t size;
+    } plan[] = {
+        {(void **)&result->curve_steps, curve, sizeof(int)},
+        {(void **)&result->eval_kl, runs, sizeof(double)},
+        {(void **)&result->forgetting, runs, sizeof(double)},
+        {(void **)&result->final_loss, runs, sizeof(double)},
+        {(void **)&result->relative_error, runs, sizeof(double)},
+        {(void **)&result->eckart_young_error, runs, sizeof(double)},
+        {(void **)&result->parameter_count, runs, sizeof(long long)},
+        {(void **)&result->parameter_ratio, runs, sizeof(double)},
+        {(void **)&result->effective_rank, runs, sizeof(double)},
+        {(void **)&result->amplification, runs, sizeof(double)},
+        {(void **)&result->scale, runs, sizeof(double)},
+        {(void **)&result->loss_curve, runs * curve, sizeof(double)},
+        {(void **)&result->singular_values, runs * k, sizeof(double)},
+        {(void **)&result->probe_adapted, runs * n, sizeof(double)},
+        {(void **)&result->task_singular_values, seeds * k, sizeof(double)},
+        {(void **)&result->probe_base, seeds * n, sizeof(double)},
+        {(void **)&result->probe_teacher, seeds * n, sizeof(double)},
+        {(void **)&result->full_rank_eval_kl, seeds, sizeof(double)},
+        {(void **)&result->full_rank_forgetting, seeds, sizeof(double)},
+        {(void **)&result->full_rank_final_loss, seeds, sizeof(double)},
+        {(void **)&result->full_rank_relative_error, seeds, sizeof(double)},
+        {(void **)&result->full_rank_loss_curve, seeds * curve, sizeof(double)},
+        {(void **)&result->full_rank_singular_values, seeds * k, sizeof(double)},
+        {(void **)&result->full_rank_probe, seeds * n, sizeof(double)},
+        {(void **)&result->phi, points * result->phi_rows * result->phi_cols,
+         sizeof(double)},
+        {(void **)&result->base, result->input_dim * n, sizeof(double)},
+        {(void **)&result->adapters, adapter_count(result),
+         sizeof(dl_lora_adapter)},
+        {(void **)&result->initial_svd,
+         cfg->lora_adapter.init == DL_LORA_INIT_SVD ? adapter_count(result) : 0,
+         sizeof(dl_lora_adapter)},
+    };
+    for (size_t i = 0; i < sizeof plan / sizeof plan[0]; i++) {
+        if (plan[i].count == 0)
+            continue;
+        *plan[i].array = calloc(plan[i].count, plan[i].size);
+        if (*plan[i].array == NULL) {
+            dl_lora_sweep_result_free(result);
+            return dl_error_set(err, "out of memory for the results of %zu "
+                                "LoRA runs", runs);
+        }
     }
     return 0;
 }
 
+/* Copies the metrics every fit has into the slots of a run (or a seed). */
+static void copy_curve(double *to, size_t points, const dl_lora_curve *curve)
+{
+    for (size_t j = 0; j < points; j++)
+        to[j] = j < (size_t)curve->length ? curve->loss[j] : 0.0;
+}
+
+/* Keeps a copy of A [rank][N] for phi. */
+static int keep_factor(double **slot, const dl_lora_adapter *adapter,
+                       dl_error *err)
+{
+    size_t count = (size_t)adapter->rank * (size_t)adapter->output_dim;
+    *slot = malloc(count * sizeof **slot);
+    if (*slot == NULL)
+        return dl_error_set(err, "out of memory for the A factor kept for phi");
+    memcpy(*slot, adapter->a, count * sizeof **slot);
+    return 0;
+}
+
+/* The svd start of an adapter, drawn again for storing: it draws nothing
+ * from a stream, so it equals the start the fit used. */
+static int initial_svd(dl_lora_adapter *initial, const dl_lora_task *task,
+                       const dl_lora_adapter_params *params, dl_error *err)
+{
+    size_t count = (size_t)task->params.input_dim * (size_t)task->params.output_dim;
+    double *frozen = malloc(count * sizeof *frozen);
+    if (frozen == NULL)
+        return dl_error_set(err, "out of memory for the svd start");
+    int status = dl_lora_adapter_init(initial, frozen, task->base,
+                                      task->params.input_dim,
+                                      task->params.output_dim, params, NULL, err);
+    free(frozen);
+    return status;
+}
+
 /* Fits the adapter of run (plan index) and stores its metrics. */
-static void fit_one(const dl_config *cfg, const dl_lora_task *tasks, size_t run,
+static void fit_one(const sweep_shared *shared, size_t run,
                     dl_lora_sweep_result *result, run_status *status)
 {
-    size_t seeds = result->n_seeds;
-    size_t seed_index = run % seeds;
-    size_t alpha_index = run / seeds % result->n_alphas;
-    size_t rank_index = run / seeds / result->n_alphas;
+    const dl_config *cfg = shared->cfg;
+    run_index at = run_locate(result, run);
+    const dl_lora_task *task = &shared->tasks[at.seed];
 
     dl_lora_adapter_params adapter = cfg->lora_adapter;
-    adapter.rank = (int)cfg->lora_rank.values[rank_index];
-    adapter.alpha = cfg->lora_alpha.values[alpha_index];
+    adapter.rank = (int)cfg->lora_rank.values[at.rank];
+    adapter.alpha = cfg->lora_alpha.values[at.alpha];
+    adapter.scaling = (dl_lora_scaling)cfg->lora_scaling.values[at.scaling];
 
     dl_lora_fit_result fit;
-    status->status = dl_lora_fit_adapter(&fit, &tasks[seed_index], &adapter,
-                                         &cfg->lora_train, &status->error);
+    status->status = dl_lora_fit_adapter(&fit, task, &adapter, &cfg->lora_train,
+                                         &status->error);
     if (status->status != 0)
         return;
 
     const dl_lora_metrics *m = &fit.metrics;
+    size_t k = result->singular_count;
+    size_t n = result->output_dim;
     result->eval_kl[run] = m->eval_kl;
     result->forgetting[run] = m->forgetting;
     result->final_loss[run] = m->final_train_loss;
@@ -103,25 +239,65 @@ static void fit_one(const dl_config *cfg, const dl_lora_task *tasks, size_t run,
     result->eckart_young_error[run] = m->eckart_young_error;
     result->parameter_count[run] = m->parameter_count;
     result->parameter_ratio[run] = m->parameter_ratio;
-    size_t points = result->curve_length;
-    for (size_t j = 0; j < points; j++)
-        result->loss_curve[run * points + j] =
-            j < (size_t)m->curve.length ? m->curve.loss[j] : 0.0;
+    result->effective_rank[run] = m->effective_rank;
+    result->amplification[run] = m->amplification;
+    result->scale[run] = fit.adapter.scale;
+    copy_curve(&result->loss_curve[run * result->curve_length],
+               result->curve_length, &m->curve);
+    memcpy(&result->singular_values[run * k], m->singular_values,
+           k * sizeof(double));
+    memcpy(&result->probe_adapted[run * n], m->probe_adapted, n * sizeof(double));
+
+    if (at.rank == shared->smallest_rank_index)
+        status->status = keep_factor(&shared->a_smallest[at.point], &fit.adapter,
+                                     &status->error);
+    if (status->status == 0 && at.rank == shared->largest_rank_index)
+        status->status = keep_factor(&shared->a_largest[at.point], &fit.adapter,
+                                     &status->error);
+    if (status->status == 0 && at.seed == 0) {
+        /* the adapter moves into the result, which frees it */
+        result->adapters[at.adapter] = fit.adapter;
+        memset(&fit.adapter, 0, sizeof fit.adapter);
+        if (result->initial_svd != NULL)
+            status->status = initial_svd(&result->initial_svd[at.adapter], task,
+                                         &adapter, &status->error);
+    }
     dl_lora_fit_result_free(&fit);
 }
 
-/* Fits the full-rank baseline of one seed. */
-static void fit_full(const dl_config *cfg, const dl_lora_task *task,
-                     size_t seed_index, dl_lora_sweep_result *result,
-                     run_status *status)
+/* Fits the full-rank baseline of one seed and measures its task. */
+static void fit_full(const sweep_shared *shared, size_t seed,
+                     dl_lora_sweep_result *result, run_status *status)
 {
+    const dl_lora_task *task = &shared->tasks[seed];
+    size_t d = result->input_dim;
+    size_t n = result->output_dim;
+    size_t k = result->singular_count;
+
+    status->status = dl_lora_singular_values(&result->task_singular_values[seed * k],
+                                             task->delta, d, n, &status->error);
+    if (status->status != 0)
+        return;
+
     dl_lora_full_result full;
-    status->status = dl_lora_fit_full(&full, task, &cfg->lora_train,
+    status->status = dl_lora_fit_full(&full, task, &shared->cfg->lora_train,
                                       &status->error);
     if (status->status != 0)
         return;
-    result->full_rank_eval_kl[seed_index] = full.metrics.eval_kl;
-    result->full_rank_forgetting[seed_index] = full.metrics.forgetting;
+    const dl_lora_metrics *m = &full.metrics;
+    result->full_rank_eval_kl[seed] = m->eval_kl;
+    result->full_rank_forgetting[seed] = m->forgetting;
+    result->full_rank_final_loss[seed] = m->final_train_loss;
+    result->full_rank_relative_error[seed] = m->relative_error;
+    copy_curve(&result->full_rank_loss_curve[seed * result->curve_length],
+               result->curve_length, &m->curve);
+    memcpy(&result->full_rank_singular_values[seed * k], m->singular_values,
+           k * sizeof(double));
+    memcpy(&result->probe_base[seed * n], m->probe_base, n * sizeof(double));
+    memcpy(&result->probe_teacher[seed * n], m->probe_teacher, n * sizeof(double));
+    memcpy(&result->full_rank_probe[seed * n], m->probe_adapted, n * sizeof(double));
+    if (seed == 0)
+        memcpy(result->base, task->base, d * n * sizeof(double));
     dl_lora_full_result_free(&full);
 }
 
@@ -138,6 +314,24 @@ static int fill_curve_steps(const dl_config *cfg, dl_lora_sweep_result *result,
     return 0;
 }
 
+/* Names the run (or baseline) i in an error message. */
+static int report_failure(const dl_config *cfg, const dl_lora_sweep_result *result,
+                          size_t i, size_t runs, const run_status *failed,
+                          dl_error *err)
+{
+    if (i >= runs)
+        return dl_error_set(err, "LoRA full-rank baseline of seed %lld: %s",
+                            (long long)cfg->seeds[i - runs],
+                            failed->error.message);
+    run_index at = run_locate(result, i);
+    return dl_error_set(err, "LoRA run rank=%g alpha=%g scaling=%s seed=%lld: %s",
+                        cfg->lora_rank.values[at.rank],
+                        cfg->lora_alpha.values[at.alpha],
+                        dl_lora_scaling_name(
+                            (dl_lora_scaling)cfg->lora_scaling.values[at.scaling]),
+                        (long long)cfg->seeds[at.seed], failed->error.message);
+}
+
 int dl_lora_sweep_run(const dl_config *cfg, int threads,
                       dl_lora_sweep_result *result, dl_error *err)
 {
@@ -150,16 +344,27 @@ int dl_lora_sweep_run(const dl_config *cfg, int threads,
 
     size_t seeds = result->n_seeds;
     size_t runs = dl_lora_sweep_run_count(cfg);
+    size_t points = result->n_alphas * result->n_scalings * seeds;
     dl_lora_task *tasks = calloc(seeds, sizeof *tasks);
-    run_status *statuses = calloc(runs + seeds, sizeof *statuses);
-    if (tasks == NULL || statuses == NULL) {
+    run_status *statuses = calloc(runs + seeds + points, sizeof *statuses);
+    double **kept = calloc(2 * points, sizeof *kept);
+    if (tasks == NULL || statuses == NULL || kept == NULL) {
         free(tasks);
         free(statuses);
+        free(kept);
         dl_lora_sweep_result_free(result);
         return dl_error_set(err, "out of memory for %zu LoRA runs", runs);
     }
     if (threads <= 0)
         threads = omp_get_max_threads();
+    sweep_shared shared = {
+        .cfg = cfg,
+        .tasks = tasks,
+        .smallest_rank_index = extreme_rank_index(&cfg->lora_rank, 0),
+        .largest_rank_index = extreme_rank_index(&cfg->lora_rank, 1),
+        .a_smallest = kept,
+        .a_largest = kept + points,
+    };
 
     /* the tasks, one per seed */
     int status = 0;
@@ -178,34 +383,37 @@ int dl_lora_sweep_run(const dl_config *cfg, int threads,
         #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
         for (size_t i = 0; i < runs + seeds; i++) {
             if (i < runs)
-                fit_one(cfg, tasks, i, result, &statuses[i]);
+                fit_one(&shared, i, result, &statuses[i]);
             else
-                fit_full(cfg, &tasks[i - runs], i - runs, result,
-                         &statuses[i]);
+                fit_full(&shared, i - runs, result, &statuses[i]);
         }
     }
+    for (size_t i = 0; i < runs + seeds && status == 0; i++)
+        if (statuses[i].status != 0)
+            status = report_failure(cfg, result, i, runs, &statuses[i], err);
 
-    for (size_t i = 0; i < runs + seeds && status == 0; i++) {
-        if (statuses[i].status == 0)
-            continue;
-        if (i < runs) {
-            size_t seed_index = i % seeds;
-            size_t alpha_index = i / seeds % result->n_alphas;
-            size_t rank_index = i / seeds / result->n_alphas;
-            status = dl_error_set(err, "LoRA run rank=%g alpha=%g seed=%lld: %s",
-                                  cfg->lora_rank.values[rank_index],
-                                  cfg->lora_alpha.values[alpha_index],
-                                  (long long)cfg->seeds[seed_index],
-                                  statuses[i].error.message);
-        } else {
-            status = dl_error_set(err, "LoRA full-rank baseline of seed %lld: %s",
-                                  (long long)cfg->seeds[i - runs],
-                                  statuses[i].error.message);
-        }
+    /* phi between the A factors at the smallest and largest rank of each
+     * (alpha, scaling, seed) */
+    if (status == 0) {
+        size_t cells = result->phi_rows * result->phi_cols;
+        run_status *phi_status = statuses + runs + seeds;
+        #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+        for (size_t p = 0; p < points; p++)
+            phi_status[p].status = dl_lora_subspace_similarity(
+                &result->phi[p * cells], shared.a_smallest[p], result->phi_rows,
+                shared.a_largest[p], result->phi_cols, result->output_dim,
+                &phi_status[p].error);
+        for (size_t p = 0; p < points && status == 0; p++)
+            if (phi_status[p].status != 0)
+                status = dl_error_set(err, "LoRA subspace similarity: %s",
+                                      phi_status[p].error.message);
     }
 
     for (size_t s = 0; s < seeds; s++)
         dl_lora_task_free(&tasks[s]);
+    for (size_t p = 0; p < 2 * points; p++)
+        free(kept[p]);
+    free(kept);
     free(tasks);
     free(statuses);
     if (status != 0)

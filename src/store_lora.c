@@ -1,7 +1,8 @@
 /* store_lora.c - writing the /lora group of results.h5; see store_lora.h.
  *
- * Datasets are small (one value per run, or one curve per run), so they
- * are written whole and contiguous, without chunking or compression.
+ * Datasets are small (one value, one curve, one spectrum or one softmax
+ * per run), so they are written whole and contiguous, without chunking or
+ * compression.
  */
 #include "store_lora.h"
 
@@ -17,10 +18,19 @@
 enum {
     LORA_COORD_RANK = 0,
     LORA_COORD_ALPHA,
+    LORA_COORD_SCALING,
     LORA_COORD_SEED,
     LORA_COORD_STEP_SAMPLE,
+    LORA_COORD_SINGULAR_INDEX,
+    LORA_COORD_TOKEN,
+    LORA_COORD_PHI_I,
+    LORA_COORD_PHI_J,
     LORA_COORD_COUNT
 };
+
+/* Most dimensions of a /lora dataset: rank, alpha, scaling, seed and one
+ * more. */
+#define LORA_DIMS_MAX 5
 
 /* One dataset of /lora with its attributes. */
 typedef struct {
@@ -30,16 +40,16 @@ typedef struct {
     const char *description;
 } lora_var_text;
 
-/* Creates dataset name in group with the given shape and values, its
- * units, long_name and description attributes, and returns it open in
- * *id. */
-static int dataset_create(hid_t group, const char *file, const lora_var_text *text,
-                          hid_t file_type, hid_t memory_type, int rank,
-                          const hsize_t *dims, const void *values, hid_t *id,
-                          dl_error *err)
+/* Creates dataset text->name in group (named group_path in messages) with
+ * the given shape and values and its units, long_name and description
+ * attributes, and returns it open in *id. */
+static int dataset_create(hid_t group, const char *group_path, const char *file,
+                          const lora_var_text *text, hid_t file_type,
+                          hid_t memory_type, int rank, const hsize_t *dims,
+                          const void *values, hid_t *id, dl_error *err)
 {
-    char object[80];
-    snprintf(object, sizeof object, "/lora/%s", text->name);
+    char object[160];
+    snprintf(object, sizeof object, "%s/%s", group_path, text->name);
 
     int status = -1;
     hid_t space = H5Screate_simple(rank, dims, NULL);
@@ -76,8 +86,41 @@ done:
     return status;
 }
 
-/* Creates the coordinates rank, alpha, seed and step_sample as dimension
- * scales, open in coord[]. */
+/* Lengths of the coordinates of a result. */
+static void coord_lengths(const dl_lora_sweep_result *result,
+                          size_t lengths[LORA_COORD_COUNT])
+{
+    lengths[LORA_COORD_RANK] = result->n_ranks;
+    lengths[LORA_COORD_ALPHA] = result->n_alphas;
+    lengths[LORA_COORD_SCALING] = result->n_scalings;
+    lengths[LORA_COORD_SEED] = result->n_seeds;
+    lengths[LORA_COORD_STEP_SAMPLE] = result->curve_length;
+    lengths[LORA_COORD_SINGULAR_INDEX] = result->singular_count;
+    lengths[LORA_COORD_TOKEN] = result->output_dim;
+    lengths[LORA_COORD_PHI_I] = result->phi_rows;
+    lengths[LORA_COORD_PHI_J] = result->phi_cols;
+}
+
+/* Fills integers with the values of integer coordinate c. */
+static void coord_integers(int c, const dl_config *cfg,
+                           const dl_lora_sweep_result *result, size_t length,
+                           int64_t *integers)
+{
+    for (size_t i = 0; i < length; i++) {
+        if (c == LORA_COORD_RANK)
+            integers[i] = (int64_t)cfg->lora_rank.values[i];
+        else if (c == LORA_COORD_SEED)
+            integers[i] = cfg->seeds[i];
+        else if (c == LORA_COORD_STEP_SAMPLE)
+            integers[i] = result->curve_steps[i];
+        else if (c == LORA_COORD_PHI_I || c == LORA_COORD_PHI_J)
+            integers[i] = (int64_t)i + 1;
+        else
+            integers[i] = (int64_t)i;
+    }
+}
+
+/* Creates every coordinate as a dimension scale, open in coord[]. */
 static int coords_create(hid_t group, const char *file, const dl_config *cfg,
                          const dl_lora_sweep_result *result, hid_t *coord,
                          dl_error *err)
@@ -86,68 +129,106 @@ static int coords_create(hid_t group, const char *file, const dl_config *cfg,
         {"rank", "1", "adapter rank r",
          "rank of the LoRA update B A, with B D x r and A r x N"},
         {"alpha", "1", "LoRA alpha",
-         "alpha of the adapter; the scaling key turns it into the scale s"},
+         "alpha of the adapter; scaling turns it into the scale s"},
+        {"scaling", "1", "scaling rule",
+         "how alpha and r give s: standard alpha / r, rslora alpha / sqrt(r), "
+         "none alpha"},
         {"seed", "1", "seed",
          "seed of the task and of the adapter's random streams"},
         {"step_sample", "1", "optimiser step",
          "optimiser step after which each loss_curve point was recorded"},
+        {"singular_index", "1", "singular value index",
+         "position of a singular value in descending order, from 0"},
+        {"token", "1", "output index",
+         "index of one of the N outputs of the softmax"},
+        {"phi_i", "1", "leading directions i",
+         "number of leading right-singular vectors of A at the smallest rank"},
+        {"phi_j", "1", "leading directions j",
+         "number of leading right-singular vectors of A at the largest rank"},
     };
-    size_t lengths[LORA_COORD_COUNT] = {result->n_ranks, result->n_alphas,
-                                        result->n_seeds, result->curve_length};
-    size_t longest = 0;
+    size_t lengths[LORA_COORD_COUNT];
+    coord_lengths(result, lengths);
+    size_t longest = 1;
     for (int c = 0; c < LORA_COORD_COUNT; c++)
         if (lengths[c] > longest)
             longest = lengths[c];
 
-    int64_t *integers = malloc((longest > 0 ? longest : 1) * sizeof *integers);
-    if (integers == NULL)
+    int64_t *integers = malloc(longest * sizeof *integers);
+    const char **names = malloc(longest * sizeof *names);
+    hid_t string_type = H5Tcopy(H5T_C_S1);
+    if (integers == NULL || names == NULL) {
+        free(integers);
+        free(names);
+        H5Tclose(string_type);
         return dl_error_set(err, "%s: /lora: out of memory for the coordinates",
                             file);
+    }
 
     int status = 0;
+    if (string_type < 0 || H5Tset_size(string_type, H5T_VARIABLE) < 0
+        || H5Tset_cset(string_type, H5T_CSET_UTF8) < 0)
+        status = dl_store_h5_fail(err, file, "/lora/scaling",
+                                  "making the string type failed");
     for (int c = 0; c < LORA_COORD_COUNT && status == 0; c++) {
         hsize_t dims[1] = {lengths[c]};
         const void *values = integers;
         hid_t file_type = H5T_STD_I64LE, memory_type = H5T_NATIVE_INT64;
-        for (size_t i = 0; i < lengths[c]; i++) {
-            if (c == LORA_COORD_RANK)
-                integers[i] = (int64_t)cfg->lora_rank.values[i];
-            else if (c == LORA_COORD_SEED)
-                integers[i] = cfg->seeds[i];
-            else if (c == LORA_COORD_STEP_SAMPLE)
-                integers[i] = result->curve_steps[i];
-        }
         if (c == LORA_COORD_ALPHA) {
             values = cfg->lora_alpha.values;
             file_type = H5T_IEEE_F64LE;
             memory_type = H5T_NATIVE_DOUBLE;
+        } else if (c == LORA_COORD_SCALING) {
+            for (size_t i = 0; i < lengths[c]; i++)
+                names[i] = dl_lora_scaling_name(
+                    (dl_lora_scaling)cfg->lora_scaling.values[i]);
+            values = names;
+            file_type = string_type;
+            memory_type = string_type;
+        } else {
+            coord_integers(c, cfg, result, lengths[c], integers);
         }
-        status = dataset_create(group, file, &texts[c], file_type, memory_type,
-                                1, dims, values, &coord[c], err);
+        status = dataset_create(group, "/lora", file, &texts[c], file_type,
+                                memory_type, 1, dims, values, &coord[c], err);
         if (status == 0 && H5DSset_scale(coord[c], texts[c].name) < 0)
             status = dl_store_h5_fail(err, file, "/lora",
                                       "making %s a dimension scale failed",
                                       texts[c].name);
     }
     free(integers);
+    free(names);
+    if (string_type >= 0)
+        H5Tclose(string_type);
     return status;
 }
 
+/* One data variable of /lora: its text, its values and the coordinate of
+ * each dimension. */
+typedef struct {
+    lora_var_text text;
+    const void *values;
+    int integer;                /* stored as int64 from long long */
+    int n_dims;
+    int coords[LORA_DIMS_MAX];
+} lora_var;
+
 /* Creates one data variable and attaches the coordinates of its
  * dimensions. */
-static int var_create(hid_t group, const char *file, const lora_var_text *text,
-                      hid_t file_type, hid_t memory_type, int rank,
-                      const hsize_t *dims, const int *coord_of_dim,
-                      const hid_t *coord, const void *values, dl_error *err)
+static int var_create(hid_t group, const char *file, const lora_var *var,
+                      const size_t *lengths, const hid_t *coord, dl_error *err)
 {
+    hsize_t dims[LORA_DIMS_MAX];
+    for (int d = 0; d < var->n_dims; d++)
+        dims[d] = lengths[var->coords[d]];
     hid_t id;
-    int status = dataset_create(group, file, text, file_type, memory_type,
-                                rank, dims, values, &id, err);
-    for (int d = 0; d < rank && status == 0; d++)
-        if (H5DSattach_scale(id, coord[coord_of_dim[d]], (unsigned)d) < 0)
+    int status = dataset_create(group, "/lora", file, &var->text,
+                                var->integer ? H5T_STD_I64LE : H5T_IEEE_F64LE,
+                                var->integer ? H5T_NATIVE_LLONG : H5T_NATIVE_DOUBLE,
+                                var->n_dims, dims, var->values, &id, err);
+    for (int d = 0; d < var->n_dims && status == 0; d++)
+        if (H5DSattach_scale(id, coord[var->coords[d]], (unsigned)d) < 0)
             status = dl_store_h5_fail(err, file, "/lora",
                                       "attaching dimension %d of %s failed", d,
-                                      text->name);
+                                      var->text.name);
     if (id >= 0)
         H5Dclose(id);
     return status;
@@ -180,7 +261,6 @@ static int group_attributes_write(hid_t group, const char *file,
         const char *name;
         const char *value;
     } names[] = {
-        {"scaling", dl_lora_scaling_name(cfg->lora_adapter.scaling)},
         {"init", dl_lora_init_name(cfg->lora_adapter.init)},
         {"optimizer", dl_lora_optimizer_name(train->optimizer)},
     };
@@ -202,78 +282,239 @@ static int group_attributes_write(hid_t group, const char *file,
     return 0;
 }
 
+/* Shorthands for the coordinates of the tables below. */
+#define R LORA_COORD_RANK
+#define A LORA_COORD_ALPHA
+#define C LORA_COORD_SCALING
+#define S LORA_COORD_SEED
+#define T LORA_COORD_STEP_SAMPLE
+#define K LORA_COORD_SINGULAR_INDEX
+#define V LORA_COORD_TOKEN
+#define I LORA_COORD_PHI_I
+#define J LORA_COORD_PHI_J
+
 static int vars_create(hid_t group, const char *file,
-                       const dl_lora_sweep_result *result, const hid_t *coord,
+                       const dl_lora_sweep_result *res, const hid_t *coord,
                        dl_error *err)
 {
-    static const int run_coords[3] = {LORA_COORD_RANK, LORA_COORD_ALPHA,
-                                      LORA_COORD_SEED};
-    static const int curve_coords[4] = {LORA_COORD_RANK, LORA_COORD_ALPHA,
-                                        LORA_COORD_SEED, LORA_COORD_STEP_SAMPLE};
-    static const int seed_coords[1] = {LORA_COORD_SEED};
-    hsize_t run_dims[4] = {result->n_ranks, result->n_alphas, result->n_seeds,
-                           result->curve_length};
-    hsize_t seed_dims[1] = {result->n_seeds};
+    size_t lengths[LORA_COORD_COUNT];
+    coord_lengths(res, lengths);
 
-    const struct {
-        lora_var_text text;
-        const double *values;
-    } per_run[] = {
+    const lora_var vars[] = {
         {{"eval_kl", "nat", "eval KL divergence",
           "mean over the eval rows of KL(teacher || adapted)"},
-         result->eval_kl},
+         res->eval_kl, 0, 4, {R, A, C, S}},
         {{"forgetting", "nat", "forgetting",
           "mean over the old-task rows of KL(base || adapted)"},
-         result->forgetting},
+         res->forgetting, 0, 4, {R, A, C, S}},
         {{"final_loss", "nat", "final training loss",
           "cross-entropy against the teacher after the last step"},
-         result->final_loss},
+         res->final_loss, 0, 4, {R, A, C, S}},
         {{"relative_error", "1", "relative error of the update",
           "||U - dW*||_F / ||dW*||_F of the learned update U"},
-         result->relative_error},
+         res->relative_error, 0, 4, {R, A, C, S}},
         {{"eckart_young_error", "1", "Eckart-Young optimum",
           "smallest relative error any update of the adapter's rank can reach"},
-         result->eckart_young_error},
+         res->eckart_young_error, 0, 4, {R, A, C, S}},
+        {{"parameter_count", "1", "parameter count",
+          "trained parameters r (D + N)"},
+         res->parameter_count, 1, 4, {R, A, C, S}},
         {{"parameter_ratio", "1", "parameter ratio",
           "trained parameters r (D + N) divided by D N"},
-         result->parameter_ratio},
+         res->parameter_ratio, 0, 4, {R, A, C, S}},
+        {{"effective_rank", "1", "effective rank",
+          "exp of the entropy of the update's normalised singular values"},
+         res->effective_rank, 0, 4, {R, A, C, S}},
+        {{"amplification", "1", "amplification factor",
+          "||U||_F / ||U_r^T W V_r||_F with U_r, V_r the update's top-r "
+          "singular vectors"},
+         res->amplification, 0, 4, {R, A, C, S}},
+        {{"scale", "1", "adapter scale s",
+          "the factor s of W + s B A, from alpha, rank and scaling"},
+         res->scale, 0, 4, {R, A, C, S}},
+        {{"loss_curve", "nat", "training loss",
+          "training cross-entropy after step_sample optimiser steps"},
+         res->loss_curve, 0, 5, {R, A, C, S, T}},
+        {{"singular_values", "1", "singular values of the update",
+          "singular values of the learned update U, descending"},
+         res->singular_values, 0, 5, {R, A, C, S, K}},
+        {{"probe_adapted", "1", "adapted probe softmax",
+          "softmax of the probe input through the adapted weights W + U"},
+         res->probe_adapted, 0, 5, {R, A, C, S, V}},
+        {{"task_singular_values", "1", "singular values of dW*",
+          "singular values of the task's update dW*, descending"},
+         res->task_singular_values, 0, 2, {S, K}},
+        {{"probe_base", "1", "base probe softmax",
+          "softmax of the probe input through the base W"},
+         res->probe_base, 0, 2, {S, V}},
+        {{"probe_teacher", "1", "teacher probe softmax",
+          "softmax of the probe input through the teacher W*"},
+         res->probe_teacher, 0, 2, {S, V}},
+        {{"full_rank_eval_kl", "nat", "full-rank eval KL divergence",
+          "eval KL of dW trained directly on the same task, the baseline of "
+          "every rank"},
+         res->full_rank_eval_kl, 0, 1, {S}},
+        {{"full_rank_forgetting", "nat", "full-rank forgetting",
+          "forgetting of dW trained directly on the same task"},
+         res->full_rank_forgetting, 0, 1, {S}},
+        {{"full_rank_final_loss", "nat", "full-rank final training loss",
+          "training cross-entropy of the baseline after the last step"},
+         res->full_rank_final_loss, 0, 1, {S}},
+        {{"full_rank_relative_error", "1", "full-rank relative error",
+          "||dW - dW*||_F / ||dW*||_F of the baseline"},
+         res->full_rank_relative_error, 0, 1, {S}},
+        {{"full_rank_loss_curve", "nat", "full-rank training loss",
+          "training cross-entropy of the baseline after step_sample steps"},
+         res->full_rank_loss_curve, 0, 2, {S, T}},
+        {{"full_rank_singular_values", "1", "singular values of the baseline",
+          "singular values of the baseline's learned dW, descending"},
+         res->full_rank_singular_values, 0, 2, {S, K}},
+        {{"full_rank_probe", "1", "full-rank probe softmax",
+          "softmax of the probe input through W + dW of the baseline"},
+         res->full_rank_probe, 0, 2, {S, V}},
+        {{"phi", "1", "subspace similarity",
+          "phi(i, j) between the A factors learned at the smallest and the "
+          "largest rank"},
+         res->phi, 0, 5, {A, C, S, I, J}},
     };
 
-    for (size_t i = 0; i < sizeof per_run / sizeof per_run[0]; i++)
-        if (var_create(group, file, &per_run[i].text, H5T_IEEE_F64LE,
-                       H5T_NATIVE_DOUBLE, 3, run_dims, run_coords, coord,
-                       per_run[i].values, err) != 0)
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
+        if (var_create(group, file, &vars[i], lengths, coord, err) != 0)
             return -1;
-
-    const lora_var_text count_text = {"parameter_count", "1", "parameter count",
-                                      "trained parameters r (D + N)"};
-    if (var_create(group, file, &count_text, H5T_STD_I64LE, H5T_NATIVE_LLONG, 3,
-                   run_dims, run_coords, coord, result->parameter_count, err) != 0)
-        return -1;
-
-    const lora_var_text curve_text = {"loss_curve", "nat", "training loss",
-                                      "training cross-entropy after step_sample "
-                                      "optimiser steps"};
-    if (var_create(group, file, &curve_text, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 4,
-                   run_dims, curve_coords, coord, result->loss_curve, err) != 0)
-        return -1;
-
-    const lora_var_text full_kl = {"full_rank_eval_kl", "nat",
-                                   "full-rank eval KL divergence",
-                                   "eval KL of dW trained directly on the same "
-                                   "task, the baseline of every rank"};
-    const lora_var_text full_forgetting = {"full_rank_forgetting", "nat",
-                                           "full-rank forgetting",
-                                           "forgetting of dW trained directly "
-                                           "on the same task"};
-    if (var_create(group, file, &full_kl, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1,
-                   seed_dims, seed_coords, coord, result->full_rank_eval_kl,
-                   err) != 0
-        || var_create(group, file, &full_forgetting, H5T_IEEE_F64LE,
-                      H5T_NATIVE_DOUBLE, 1, seed_dims, seed_coords, coord,
-                      result->full_rank_forgetting, err) != 0)
-        return -1;
     return 0;
+}
+
+#undef R
+#undef A
+#undef C
+#undef S
+#undef T
+#undef K
+#undef V
+#undef I
+#undef J
+
+/* Creates a group with no modification time; with ordered true it tracks
+ * and indexes the creation order of its links. */
+static hid_t group_create(hid_t parent, const char *name, const char *file,
+                          const char *path, int ordered, dl_error *err)
+{
+    hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
+    hid_t group = H5I_INVALID_HID;
+    if (gcpl < 0 || H5Pset_obj_track_times(gcpl, 0) < 0
+        || (ordered && H5Pset_link_creation_order(gcpl, H5P_CRT_ORDER_TRACKED
+                                                  | H5P_CRT_ORDER_INDEXED) < 0))
+        dl_store_h5_fail(err, file, path, "setting up the group failed");
+    else if ((group = H5Gcreate2(parent, name, H5P_DEFAULT, gcpl,
+                                 H5P_DEFAULT)) < 0)
+        dl_store_h5_fail(err, file, path, "creating the group failed");
+    if (gcpl >= 0)
+        H5Pclose(gcpl);
+    return group;
+}
+
+/* Writes a plain float64 matrix dataset without dimension scales. */
+static int matrix_write(hid_t group, const char *group_path, const char *file,
+                        const lora_var_text *text, size_t rows, size_t cols,
+                        const double *values, dl_error *err)
+{
+    hsize_t dims[2] = {rows, cols};
+    hid_t id;
+    int status = dataset_create(group, group_path, file, text, H5T_IEEE_F64LE,
+                                H5T_NATIVE_DOUBLE, 2, dims, values, &id, err);
+    if (id >= 0)
+        H5Dclose(id);
+    return status;
+}
+
+/* Writes one adapter group: B, A (and B_init, A_init for the svd start)
+ * and its attributes. */
+static int adapter_write(hid_t parent, const char *file, const dl_config *cfg,
+                         const dl_lora_adapter *adapter,
+                         const dl_lora_adapter *initial, dl_error *err)
+{
+    char alpha[32], name[96], path[160];
+    snprintf(alpha, sizeof alpha, "%g", adapter->alpha);
+    snprintf(name, sizeof name, "r%d-alpha%s-%s", adapter->rank, alpha,
+             dl_lora_scaling_name(adapter->scaling));
+    snprintf(path, sizeof path, "/lora/adapters/%s", name);
+
+    hid_t group = group_create(parent, name, file, path, 0, err);
+    if (group < 0)
+        return -1;
+    static const lora_var_text texts[4] = {
+        {"B", "1", "LoRA factor B", "D x r factor that takes the input"},
+        {"A", "1", "LoRA factor A", "r x N factor that makes the outputs"},
+        {"B_init", "1", "svd start of B",
+         "B of the principal-components start; the frozen base is W - scale "
+         "B_init A_init"},
+        {"A_init", "1", "svd start of A", "A of the principal-components start"},
+    };
+    size_t d = (size_t)adapter->input_dim, n = (size_t)adapter->output_dim;
+    size_t r = (size_t)adapter->rank;
+    int64_t rank = adapter->rank, seed = cfg->seeds[0];
+    int status = 0;
+    if (matrix_write(group, path, file, &texts[0], d, r, adapter->b, err) != 0
+        || matrix_write(group, path, file, &texts[1], r, n, adapter->a, err) != 0
+        || (initial != NULL
+            && (matrix_write(group, path, file, &texts[2], d, r, initial->b,
+                             err) != 0
+                || matrix_write(group, path, file, &texts[3], r, n, initial->a,
+                                err) != 0))
+        || dl_store_attribute_write(group, file, path, "rank", H5T_STD_I64LE,
+                                    H5T_NATIVE_INT64, &rank, err) != 0
+        || dl_store_attribute_write(group, file, path, "alpha", H5T_IEEE_F64LE,
+                                    H5T_NATIVE_DOUBLE, &adapter->alpha, err) != 0
+        || dl_store_attribute_write_string(group, file, path, "scaling",
+                                           dl_lora_scaling_name(adapter->scaling),
+                                           err) != 0
+        || dl_store_attribute_write_string(group, file, path, "init",
+                                           dl_lora_init_name(cfg->lora_adapter.init),
+                                           err) != 0
+        || dl_store_attribute_write(group, file, path, "scale", H5T_IEEE_F64LE,
+                                    H5T_NATIVE_DOUBLE, &adapter->scale, err) != 0
+        || dl_store_attribute_write(group, file, path, "seed", H5T_STD_I64LE,
+                                    H5T_NATIVE_INT64, &seed, err) != 0)
+        status = -1;
+    H5Gclose(group);
+    return status;
+}
+
+/* Writes /lora/base/W and /lora/adapters with the first seed's adapters in
+ * plan order. */
+static int adapters_write(hid_t lora, const char *file, const dl_config *cfg,
+                          const dl_lora_sweep_result *result, dl_error *err)
+{
+    hid_t base = group_create(lora, "base", file, "/lora/base", 0, err);
+    if (base < 0)
+        return -1;
+    static const lora_var_text w_text = {
+        "W", "1", "frozen base W",
+        "the D x N base weights of the first seed; adapters are applied to it"};
+    int64_t seed = cfg->seeds[0];
+    int status = matrix_write(base, "/lora/base", file, &w_text,
+                              result->input_dim, result->output_dim,
+                              result->base, err);
+    if (status == 0)
+        status = dl_store_attribute_write(base, file, "/lora/base/W", "seed",
+                                          H5T_STD_I64LE, H5T_NATIVE_INT64, &seed,
+                                          err);
+    H5Gclose(base);
+    if (status != 0)
+        return -1;
+
+    hid_t adapters = group_create(lora, "adapters", file, "/lora/adapters", 1,
+                                  err);
+    if (adapters < 0)
+        return -1;
+    size_t count = result->n_ranks * result->n_alphas * result->n_scalings;
+    for (size_t i = 0; i < count && status == 0; i++)
+        status = adapter_write(adapters, file, cfg, &result->adapters[i],
+                               result->initial_svd != NULL
+                                   ? &result->initial_svd[i] : NULL,
+                               err);
+    H5Gclose(adapters);
+    return status;
 }
 
 int dl_store_lora_write(int64_t file_id, const char *file_name,
@@ -284,7 +525,6 @@ int dl_store_lora_write(int64_t file_id, const char *file_name,
     hid_t coord[LORA_COORD_COUNT];
     for (int c = 0; c < LORA_COORD_COUNT; c++)
         coord[c] = H5I_INVALID_HID;
-    hid_t group = H5I_INVALID_HID;
     int status = -1;
 
     htri_t exists = H5Lexists(file, "lora", H5P_DEFAULT);
@@ -294,19 +534,13 @@ int dl_store_lora_write(int64_t file_id, const char *file_name,
         return -1;
     }
 
-    hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
-    if (gcpl < 0 || H5Pset_obj_track_times(gcpl, 0) < 0) {
-        dl_store_h5_fail(err, file_name, "/lora", "setting up the group failed");
-        goto done;
-    }
-    group = H5Gcreate2(file, "lora", H5P_DEFAULT, gcpl, H5P_DEFAULT);
-    if (group < 0) {
-        dl_store_h5_fail(err, file_name, "/lora", "creating the group failed");
-        goto done;
-    }
+    hid_t group = group_create(file, "lora", file_name, "/lora", 0, err);
+    if (group < 0)
+        return -1;
     if (group_attributes_write(group, file_name, cfg, err) != 0
         || coords_create(group, file_name, cfg, result, coord, err) != 0
-        || vars_create(group, file_name, result, coord, err) != 0)
+        || vars_create(group, file_name, result, coord, err) != 0
+        || adapters_write(group, file_name, cfg, result, err) != 0)
         goto done;
     status = 0;
 
@@ -314,10 +548,7 @@ done:
     for (int c = 0; c < LORA_COORD_COUNT; c++)
         if (coord[c] >= 0)
             H5Dclose(coord[c]);
-    if (group >= 0)
-        H5Gclose(group);
-    if (gcpl >= 0)
-        H5Pclose(gcpl);
+    H5Gclose(group);
     return status;
 }
 

@@ -1,17 +1,16 @@
 /* store_lora.h - the /lora group of results.h5.
  *
- * Layout, where rank, alpha, seed and step_sample are 1-D coordinates made
- * HDF5 dimension scales and attached to every dataset that has them:
+ * docs/results-format.md lists every dataset. In short: 1-D coordinates
+ * rank, alpha, scaling, seed, step_sample, singular_index, token, phi_i and
+ * phi_j, made HDF5 dimension scales and attached to every dataset that has
+ * them; per-run metrics over [rank, alpha, scaling, seed] (some with one
+ * more dimension); per-seed task and full-rank baseline data over [seed];
+ * phi over [alpha, scaling, seed, phi_i, phi_j]; and the first seed's base
+ * /lora/base/W and adapters /lora/adapters/NAME.
  *
- *   eval_kl, forgetting, final_loss, relative_error, eckart_young_error,
- *   parameter_count, parameter_ratio          [rank, alpha, seed]
- *   loss_curve                                [rank, alpha, seed, step_sample]
- *   full_rank_eval_kl, full_rank_forgetting   [seed]
- *
- * step_sample holds the optimiser step of each recorded loss point. The
- * group's attributes are the [lora] keys that are not axes. Every dataset
- * has units, long_name and description attributes, and no object stores
- * a modification time, so the same results give the same bytes.
+ * The group's attributes are the [lora] keys that are not axes. Every
+ * dataset has units, long_name and description attributes, and no object
+ * stores a modification time, so the same results give the same bytes.
  */
 #ifndef DRIFTLAB_STORE_LORA_H
 #define DRIFTLAB_STORE_LORA_H

@@ -707,7 +707,8 @@ static void lora_section_parses_keys(void **state)
     assert_true(cfg->lora_rank.values[3] == 4);
     assert_int_equal(cfg->lora_alpha.count, 2);
     assert_true(cfg->lora_alpha.values[1] == 4);
-    assert_int_equal(cfg->lora_adapter.scaling, DL_LORA_SCALING_RSLORA);
+    assert_int_equal(cfg->lora_scaling.count, 1);
+    assert_true(cfg->lora_scaling.values[0] == DL_LORA_SCALING_RSLORA);
     assert_int_equal(cfg->lora_adapter.init, DL_LORA_INIT_GAUSSIAN);
     assert_int_equal(cfg->lora_train.optimizer, DL_LORA_OPTIMIZER_SGD);
     assert_true(cfg->lora_train.learning_rate == 0.05);
@@ -767,6 +768,20 @@ static void lora_rank_below_one(void **state)
                          "base model");
 }
 
+/* A comma list of scalings becomes the third [lora] axis, in file order. */
+static void lora_scaling_list_is_an_axis(void **state)
+{
+    (void)state;
+    parse_result result = parse("[lora]\nscaling = rslora , none,standard\n");
+    assert_int_equal(result.status, 0);
+    assert_int_equal(result.cfg.lora_scaling.count, 3);
+    assert_true(result.cfg.lora_scaling.values[0] == DL_LORA_SCALING_RSLORA);
+    assert_true(result.cfg.lora_scaling.values[1] == DL_LORA_SCALING_NONE);
+    assert_true(result.cfg.lora_scaling.values[2] == DL_LORA_SCALING_STANDARD);
+    assert_int_equal(result.cfg.lora_scaling.line, 2);
+    finish(&result);
+}
+
 static void lora_invalid_values(void **state)
 {
     (void)state;
@@ -774,8 +789,16 @@ static void lora_invalid_values(void **state)
                          "lecture.ini:2: alpha: '-1' is invalid: every alpha "
                          "must be a finite number >= 0, got -1");
     assert_rejected_with("[lora]\nscaling = linear\n",
-                         "lecture.ini:2: scaling: 'linear' is invalid: must "
-                         "be 'standard', 'rslora' or 'none'");
+                         "lecture.ini:2: scaling: 'linear' is invalid: "
+                         "'linear' is not a scaling; use 'standard', "
+                         "'rslora' or 'none', or several separated by commas");
+    assert_rejected_with("[lora]\nscaling = none, rslora, none\n",
+                         "lecture.ini:2: scaling: 'none, rslora, none' is "
+                         "invalid: 'none' is listed twice");
+    assert_rejected_with("[lora]\nscaling = none,,rslora\n",
+                         "lecture.ini:2: scaling: 'none,,rslora' is invalid: "
+                         "item 2 is empty; list standard, rslora or none, "
+                         "separated by commas");
     assert_rejected_with("[lora]\ntask_decay = 1.5\n",
                          "lecture.ini:2: task_decay: '1.5' is invalid: must "
                          "be in (0, 1], so that the singular values of the "
@@ -1939,6 +1962,7 @@ int main(void)
         cmocka_unit_test(lora_rank_above_min_dimension),
         cmocka_unit_test(lora_rank_below_one),
         cmocka_unit_test(lora_invalid_values),
+        cmocka_unit_test(lora_scaling_list_is_an_axis),
         cmocka_unit_test(lora_unknown_key_suggests_nearest),
         cmocka_unit_test(missing_drift_section_is_rejected),
         cmocka_unit_test(duplicate_key_names_first_line),

@@ -1,13 +1,15 @@
 """The /lora group of results.h5 as researchers read it: a config with only
 [lora] runs, xarray (engine h5netcdf) sees named dimensions with the
-config's coordinates, the metrics agree with each other, the thread count
-changes no byte, and a config with [drift] and [lora] keeps both groups.
+config's coordinates, the metrics agree with each other and with numpy
+recomputed from the stored base and adapters, the thread count changes no
+byte, and a config with [drift] and [lora] keeps both groups.
 
 Run by CTest as
     python3 test_lora_results.py --driftlab BIN --configs DIR --workdir DIR
 """
 import hashlib
 
+import h5py
 import numpy as np
 import xarray
 
@@ -26,6 +28,36 @@ rank = 1..4
 alpha = 1, 4
 steps = 25
 curve_length = 6
+"""
+
+SCALINGS = """\
+[experiment]
+seed = 11
+seeds = 2
+
+[lora]
+D = 12
+N = 10
+task_rank = 3
+rank = 2, 1, 5
+alpha = 0, 3
+scaling = rslora, none, standard
+steps = 30
+"""
+
+SVD_START = """\
+[experiment]
+seed = 4
+seeds = 1
+
+[lora]
+D = 10
+N = 6
+task_rank = 2
+rank = 1, 3
+alpha = 2
+init = svd
+steps = 20
 """
 
 DRIFT_AND_LORA = """\
@@ -66,8 +98,15 @@ def sha256_of(path):
 def test_lora_only_dimensions_and_coordinates(context):
     results = run_config(context, "lora_only", LORA_ONLY, "-j", "1")
     with xarray.open_dataset(results, group="lora", engine="h5netcdf") as ds:
-        assert ds["eval_kl"].dims == ("rank", "alpha", "seed"), ds["eval_kl"].dims
-        assert ds["loss_curve"].dims == ("rank", "alpha", "seed", "step_sample")
+        dims = ("rank", "alpha", "scaling", "seed")
+        assert ds["eval_kl"].dims == dims, ds["eval_kl"].dims
+        assert ds["loss_curve"].dims == dims + ("step_sample",)
+        assert ds["singular_values"].dims == dims + ("singular_index",)
+        assert ds["probe_adapted"].dims == dims + ("token",)
+        assert ds["phi"].dims == ("alpha", "scaling", "seed", "phi_i", "phi_j")
+        assert list(ds["scaling"].values) == ["standard"]
+        assert list(ds["phi_i"].values) == [1]
+        assert list(ds["phi_j"].values) == [1, 2, 3, 4]
         assert ds["full_rank_eval_kl"].dims == ("seed",)
         assert list(ds["rank"].values) == [1, 2, 3, 4]
         assert list(ds["alpha"].values) == [1.0, 4.0]
@@ -88,7 +127,7 @@ def test_lora_relative_error_above_optimum(context):
         assert np.all(relative >= optimum), (relative, optimum)
         counts = ds["parameter_count"].values
         expected = np.array([1, 2, 3, 4]) * (16 + 8)
-        assert np.array_equal(counts[:, 0, 0], expected), counts[:, 0, 0]
+        assert np.array_equal(counts[:, 0, 0, 0], expected), counts[:, 0, 0, 0]
 
 
 def test_lora_threads_give_same_bytes(context):
@@ -107,6 +146,107 @@ def test_drift_and_lora_keep_both_groups(context):
         assert list(ds["rank"].values) == [1, 3]
     with xarray.open_dataset(one, group="drift", engine="h5netcdf") as ds:
         assert "prompt_attention" in ds.data_vars
+
+
+def test_lora_scaling_axis_gives_the_scale(context):
+    results = run_config(context, "scalings", SCALINGS, "-j", "2")
+    with xarray.open_dataset(results, group="lora", engine="h5netcdf") as ds:
+        assert list(ds["scaling"].values) == ["rslora", "none", "standard"]
+        rank = ds["rank"].values.astype(float)[:, None]
+        alpha = ds["alpha"].values[None, :]
+        expected = {"rslora": alpha / np.sqrt(rank), "none": alpha + 0 * rank,
+                    "standard": alpha / rank}
+        for name, values in expected.items():
+            stored = ds["scale"].sel(scaling=name).isel(seed=0).values
+            assert np.allclose(stored, values, rtol=1e-15, atol=0), (name, stored)
+        # alpha = 0 is the base model, so its probe softmax is the base's
+        zero = ds["probe_adapted"].sel(alpha=0.0).values
+        base = ds["probe_base"].values  # (seed, token)
+        assert np.array_equal(zero, np.broadcast_to(base[None, None, :, :], zero.shape))
+        assert np.allclose(ds["probe_teacher"].sum("token"), 1, atol=1e-12)
+        # the task's update has singular values task_scale * task_decay^i
+        sigma = ds["task_singular_values"].values
+        k = ds.attrs["task_rank"]
+        expected_sigma = ds.attrs["task_scale"] * ds.attrs["task_decay"] ** np.arange(k)
+        assert np.allclose(sigma[:, :k], expected_sigma, rtol=1e-12), sigma
+        assert np.all(sigma[:, k:] < 1e-12), sigma
+        curve = ds["full_rank_loss_curve"].values
+        assert np.array_equal(curve[:, -1], ds["full_rank_final_loss"].values)
+
+
+def test_lora_metrics_match_numpy_on_stored_adapters(context):
+    """Spectra, effective rank, amplification and phi of the first seed,
+    recomputed with numpy from /lora/base/W and the stored B and A."""
+    results = run_config(context, "adapters", SCALINGS, "-j", "2")
+    with h5py.File(results, "r") as f:
+        lora = f["lora"]
+        w = lora["base/W"][...]
+        assert w.shape == (12, 10)
+        names = list(lora["adapters"])
+        assert names[:3] == ["r2-alpha0-rslora", "r2-alpha0-none",
+                             "r2-alpha0-standard"], names
+        assert len(names) == 3 * 2 * 3
+        ranks = list(lora["rank"][...])
+        alphas = list(lora["alpha"][...])
+        scalings = [v.decode() if isinstance(v, bytes) else v
+                    for v in lora["scaling"][...]]
+        for name in names:
+            group = lora["adapters"][name]
+            r, alpha = int(group.attrs["rank"]), float(group.attrs["alpha"])
+            scaling = group.attrs["scaling"]
+            scaling = scaling.decode() if isinstance(scaling, bytes) else scaling
+            assert name == f"r{r}-alpha{alpha:g}-{scaling}"
+            b, a, s = group["B"][...], group["A"][...], group.attrs["scale"]
+            assert b.shape == (12, r) and a.shape == (r, 10)
+            at = (ranks.index(r), alphas.index(alpha), scalings.index(scaling), 0)
+            update = s * (b @ a)
+            sigma = np.linalg.svd(update, compute_uv=False)
+            stored = lora["singular_values"][at]
+            assert np.allclose(stored, sigma, rtol=1e-9, atol=1e-12), (name, stored, sigma)
+            if alpha == 0:
+                assert lora["effective_rank"][at] == 0
+                continue
+            p = sigma / sigma.sum()
+            p = p[p > 0]
+            effective = np.exp(-(p * np.log(p)).sum())
+            assert np.isclose(lora["effective_rank"][at], effective, rtol=1e-9)
+            u, _, vt = np.linalg.svd(update)
+            projected = u[:, :r].T @ w @ vt[:r].T
+            amplification = np.linalg.norm(update) / np.linalg.norm(projected)
+            assert np.isclose(lora["amplification"][at], amplification, rtol=1e-9), name
+        # phi between A at rank 1 (smallest) and rank 5 (largest)
+        for ai, alpha in enumerate(alphas):
+            for ci, scaling in enumerate(scalings):
+                a1 = lora["adapters"][f"r1-alpha{alpha:g}-{scaling}"]["A"][...]
+                a5 = lora["adapters"][f"r5-alpha{alpha:g}-{scaling}"]["A"][...]
+                v1 = np.linalg.svd(a1)[2].T
+                v5 = np.linalg.svd(a5)[2].T
+                phi = lora["phi"][ai, ci, 0]
+                assert phi.shape == (1, 5)
+                for j in range(1, 6):
+                    expected = np.linalg.norm(v1[:, :1].T @ v5[:, :j]) ** 2 / min(1, j)
+                    assert np.isclose(phi[0, j - 1], expected, rtol=1e-9, atol=1e-12)
+
+
+def test_lora_svd_start_is_stored(context):
+    results = run_config(context, "svd", SVD_START)
+    with h5py.File(results, "r") as f:
+        lora = f["lora"]
+        w = lora["base/W"][...]
+        for ri, r in enumerate(lora["rank"][...]):
+            group = lora["adapters"][f"r{r}-alpha2-standard"]
+            assert group.attrs["init"] in ("svd", b"svd")
+            s = group.attrs["scale"]
+            b0, a0 = group["B_init"][...], group["A_init"][...]
+            # the start is the top-r SVD of W split across B and A
+            u, sigma, vt = np.linalg.svd(w)
+            start = s * (b0 @ a0)
+            best = (u[:, :r] * sigma[:r]) @ vt[:r]
+            assert np.allclose(start, best, rtol=0, atol=1e-12)
+            update = s * (group["B"][...] @ group["A"][...]) - start
+            stored = lora["singular_values"][ri, 0, 0, 0]
+            expected = np.linalg.svd(update, compute_uv=False)
+            assert np.allclose(stored, expected, rtol=1e-9, atol=1e-12)
 
 
 if __name__ == "__main__":
