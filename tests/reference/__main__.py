@@ -1,7 +1,7 @@
 import argparse
 import sys
 
-from .compare import compare_drift, format_problems
+from .compare import compare_drift, compare_lora, format_problems
 from .config import Config
 
 
@@ -15,6 +15,8 @@ def main():
     problems = []
     if config.drift is not None:
         problems += compare_drift(config, args.results)
+    if config.lora is not None:
+        problems += compare_lora(config, args.results)
     print(format_problems(problems))
     return 1 if problems else 0
 

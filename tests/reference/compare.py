@@ -136,3 +136,128 @@ def _check_worlds(f, config, reference):
 def format_problems(problems):
     return "\n".join(problems) if problems else "no differences"
 
+
+
+LORA_TOLERANCE = 1e-9
+ECKART_YOUNG_TOLERANCE = 1e-12
+# A KL divergence near 0 is a sum of terms p (log p - log q) that cancel
+# to first order, so its rounding is absolute: a few 2^-53 per output.
+KL_ABSOLUTE_TOLERANCE = 1e-14
+# Singular values beyond an update's rank are rounding noise of size
+# 2^-53 times the largest one, so they are compared to that scale.
+SINGULAR_VALUE_FLOOR = 1e-12
+
+LORA_PER_FIT = ("loss_curve", "final_loss", "relative_error", "effective_rank",
+                "amplification", "probe_adapted")
+LORA_PER_SEED = ("full_rank_loss_curve", "full_rank_final_loss", "full_rank_relative_error",
+                 "full_rank_probe", "probe_base", "probe_teacher", "phi")
+
+
+def _largest_along_last(values):
+    return np.max(np.abs(values), axis=-1, keepdims=True) * np.ones_like(values)
+
+
+def compare_lora(config, results_path, reference=None, skip=None):
+    """Compare /lora of results_path with the reference fits of config.
+
+    skip maps a dataset name to the reason it is not compared; each
+    skipped name is reported by the caller, never dropped silently."""
+    from . import lora as lora_model
+    if reference is None:
+        reference = lora_model.fit_config(config)
+    skip = skip or {}
+    lora = config.lora
+    problems = []
+
+    def compare(name, expected, rtol, atol=0.0):
+        if name in skip:
+            return []
+        return check(f, "lora", name, expected, rtol, atol)
+
+    with h5py.File(results_path, "r") as f:
+        if "lora" not in f:
+            return ["/lora: missing from the results file"]
+        problems += compare("rank", np.array(lora["rank"]), 0.0)
+        problems += compare("alpha", np.array(lora["alpha"]), 0.0)
+        problems += compare("seed", np.array(config.seeds), 0.0)
+        if "scaling" not in skip:
+            stored = [s.decode() if isinstance(s, bytes) else s
+                      for s in f["lora/scaling"][()]] if "scaling" in f["lora"] else None
+            if stored != lora["scaling"]:
+                problems.append(f"/lora/scaling: driftlab {stored}, reference {lora['scaling']}")
+        steps = lora_model.curve_steps(lora["steps"], lora["curve_length"])
+        problems += compare("step_sample", np.array(steps), 0.0)
+
+        for name in LORA_PER_FIT + LORA_PER_SEED:
+            problems += compare(name, reference[name], LORA_TOLERANCE)
+        for name in ("eval_kl", "forgetting", "full_rank_eval_kl", "full_rank_forgetting"):
+            problems += compare(name, reference[name], LORA_TOLERANCE, KL_ABSOLUTE_TOLERANCE)
+        for name in ("singular_values", "full_rank_singular_values", "task_singular_values"):
+            expected = reference[name]
+            problems += compare(name, expected, LORA_TOLERANCE,
+                                SINGULAR_VALUE_FLOOR * _largest_along_last(expected))
+        # The Eckart-Young error is relative to ||dW*||_F, so its rounding
+        # is absolute on the scale of 1.
+        problems += compare("eckart_young_error", reference["eckart_young_error"],
+                            ECKART_YOUNG_TOLERANCE, ECKART_YOUNG_TOLERANCE)
+        for name in ("parameter_count", "parameter_ratio", "scale"):
+            problems += compare(name, reference[name], 0.0)
+        problems += _check_adapters(f, config, reference, skip)
+    return problems
+
+
+def _check_adapters(f, config, reference, skip):
+    """Compare /lora/base/W and the stored adapters of the first seed."""
+    lora = config.lora
+    seed = config.seeds[0]
+    problems = []
+    if "base" not in skip:
+        problems += check(f, "lora/base", "W", reference["tasks"][seed].W, 0.0)
+    if "adapters" in skip:
+        return problems
+    for rank in lora["rank"]:
+        for alpha in lora["alpha"]:
+            for scaling in lora["scaling"]:
+                name = f"r{rank}-alpha{alpha:g}-{scaling}"
+                group = f"lora/adapters/{name}"
+                if group not in f:
+                    problems.append(f"/{group}: missing from the results file")
+                    continue
+                fit = dict(reference["adapters"][(rank, alpha, scaling, seed)])
+                if lora["init"] == "svd":
+                    _align_singular_vector_signs(fit, f[group]["B_init"][()])
+                for matrix in ("B", "A", "B_init", "A_init"):
+                    if fit[matrix] is None:
+                        if matrix in f[group]:
+                            problems.append(f"/{group}/{matrix}: present, but init is "
+                                            f"{lora['init']}")
+                        continue
+                    expected = fit[matrix]
+                    scale = np.max(np.abs(expected)) if expected.size else 0.0
+                    problems += check(f, group, matrix, expected, LORA_TOLERANCE,
+                                      LORA_TOLERANCE * scale)
+                attrs = f[group].attrs
+                expected_attrs = {"rank": rank, "alpha": alpha, "scaling": scaling,
+                                  "init": lora["init"], "scale": fit["scale"], "seed": seed}
+                for key, value in expected_attrs.items():
+                    stored = attrs.get(key)
+                    if isinstance(stored, bytes):
+                        stored = stored.decode()
+                    if stored != value:
+                        problems.append(f"/{group} attribute {key}: driftlab {stored!r}, "
+                                        f"reference {value!r}")
+    return problems
+
+
+def _align_singular_vector_signs(fit, stored_B_init):
+    """Flip the reference's column j of B (and row j of A) where the stored
+    svd start has the opposite sign.
+
+    An SVD fixes each singular vector pair only up to a common sign, and
+    the training is equivariant under that flip, so the two programs may
+    legitimately differ there."""
+    signs = np.where(np.sum(fit["B_init"] * stored_B_init, axis=0) < 0, -1.0, 1.0)
+    fit["B"] = fit["B"] * signs
+    fit["A"] = fit["A"] * signs[:, None]
+    fit["B_init"] = fit["B_init"] * signs
+    fit["A_init"] = fit["A_init"] * signs[:, None]
