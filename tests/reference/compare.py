@@ -7,6 +7,7 @@ import h5py
 import numpy as np
 
 from . import drift as drift_model
+from . import lora as lora_model
 
 DRIFT_TOLERANCE = 1e-12
 # H(a) = -sum a_i ln a_i is ill-conditioned when one weight is near 1:
@@ -36,7 +37,8 @@ def _coordinates(f, group, name, index):
 
 def first_difference(expected, actual, rtol, atol=0.0):
     """Return the index of the first element where actual differs from
-    expected by more than rtol relative (or atol absolute), or None.
+    expected by more than rtol relative (or atol absolute), None when
+    none does, or "shape" when the shapes differ.
 
     NaN must meet NaN. rtol = 0 and atol = 0 ask for equality."""
     expected = np.asarray(expected)
@@ -157,21 +159,14 @@ def _largest_along_last(values):
     return np.max(np.abs(values), axis=-1, keepdims=True) * np.ones_like(values)
 
 
-def compare_lora(config, results_path, reference=None, skip=None):
-    """Compare /lora of results_path with the reference fits of config.
-
-    skip maps a dataset name to the reason it is not compared; each
-    skipped name is reported by the caller, never dropped silently."""
-    from . import lora as lora_model
+def compare_lora(config, results_path, reference=None):
+    """Compare /lora of results_path with the reference fits of config."""
     if reference is None:
         reference = lora_model.fit_config(config)
-    skip = skip or {}
     lora = config.lora
     problems = []
 
     def compare(name, expected, rtol, atol=0.0):
-        if name in skip:
-            return []
         return check(f, "lora", name, expected, rtol, atol)
 
     with h5py.File(results_path, "r") as f:
@@ -180,11 +175,12 @@ def compare_lora(config, results_path, reference=None, skip=None):
         problems += compare("rank", np.array(lora["rank"]), 0.0)
         problems += compare("alpha", np.array(lora["alpha"]), 0.0)
         problems += compare("seed", np.array(config.seeds), 0.0)
-        if "scaling" not in skip:
-            stored = [s.decode() if isinstance(s, bytes) else s
-                      for s in f["lora/scaling"][()]] if "scaling" in f["lora"] else None
-            if stored != lora["scaling"]:
-                problems.append(f"/lora/scaling: driftlab {stored}, reference {lora['scaling']}")
+        stored = None
+        if "scaling" in f["lora"]:
+            stored = [name.decode() if isinstance(name, bytes) else name
+                      for name in f["lora/scaling"][()]]
+        if stored != lora["scaling"]:
+            problems.append(f"/lora/scaling: driftlab {stored}, reference {lora['scaling']}")
         steps = lora_model.curve_steps(lora["steps"], lora["curve_length"])
         problems += compare("step_sample", np.array(steps), 0.0)
 
@@ -202,19 +198,15 @@ def compare_lora(config, results_path, reference=None, skip=None):
                             ECKART_YOUNG_TOLERANCE, ECKART_YOUNG_TOLERANCE)
         for name in ("parameter_count", "parameter_ratio", "scale"):
             problems += compare(name, reference[name], 0.0)
-        problems += _check_adapters(f, config, reference, skip)
+        problems += _check_adapters(f, config, reference)
     return problems
 
 
-def _check_adapters(f, config, reference, skip):
+def _check_adapters(f, config, reference):
     """Compare /lora/base/W and the stored adapters of the first seed."""
     lora = config.lora
     seed = config.seeds[0]
-    problems = []
-    if "base" not in skip:
-        problems += check(f, "lora/base", "W", reference["tasks"][seed].W, 0.0)
-    if "adapters" in skip:
-        return problems
+    problems = check(f, "lora/base", "W", reference["tasks"][seed].W, 0.0)
     for rank in lora["rank"]:
         for alpha in lora["alpha"]:
             for scaling in lora["scaling"]:

@@ -68,7 +68,8 @@ def _by_decreasing_probability(p):
 
 
 def sample_item(logits, generated, point, u):
-    """Choose an item by the sampling pipeline of docs/model.md step 4.
+    """Return the item that the sampling pipeline of docs/model.md step 4
+    chooses.
 
     generated is a boolean mask of the items seen among the generated
     tokens, u the step's uniform."""
@@ -95,13 +96,14 @@ def sample_item(logits, generated, point, u):
 
     top_p = point["top_p"]
     if top_p < 1.0:
+        order = _by_decreasing_probability(p)
+        # The mass kept before each item, summed one term at a time in
+        # walk order. It never decreases, so the walk stops at the first
+        # item where it reaches top_p.
+        mass_before = np.concatenate(([0.0], np.cumsum(p[order])[:-1]))
         keep = np.zeros(count, dtype=bool)
-        mass_before = 0.0
-        for index in _by_decreasing_probability(p):
-            if mass_before >= top_p and keep.any():
-                break
-            keep[index] = True
-            mass_before += p[index]
+        keep[order] = mass_before < top_p
+        keep[order[0]] = True
         p = _renormalise(p, keep)
 
     min_p = point["min_p"]
@@ -116,7 +118,7 @@ def sample_item(logits, generated, point, u):
 
 
 def simulate(world, drift, point, sample_stream, keep_attention):
-    """Run one generation; return a dict of the per-run arrays."""
+    """Run one generation and return a dict of the per-run arrays."""
     C, m = drift["clusters"], drift["tokens_per_cluster"]
     P, steps = drift["prompt_length"], drift["steps"]
     gain, gain_out = point["gain"], point["gain_out"]
@@ -173,34 +175,34 @@ def simulate(world, drift, point, sample_stream, keep_attention):
         generated_items[item] = True
         metrics["lock_in"][step] = cluster_counts.max() / (step + 1)
 
-    below = np.nonzero(metrics["prompt_attention"] < 0.5)[0]
     result = dict(metrics)
     result["tokens"] = tokens
     result["clusters"] = cluster_of_token[tokens]
-    result["half_life"] = float(below[0]) if len(below) else math.nan
+    result["half_life"] = half_life(metrics["prompt_attention"])
     result["attention"] = attention
     return result
 
 
 def half_life(series):
+    """Return the first step whose value is below 0.5, or NaN if none is."""
     below = np.nonzero(series < 0.5)[0]
     return float(below[0]) if len(below) else math.nan
 
 
 def simulate_config(config):
-    """Reproduce the /drift group of a config; return a dict of arrays
-    named and shaped as docs/results-format.md lists them."""
+    """Reproduce the /drift group of a config as a dict of arrays, named
+    and shaped as docs/results-format.md lists them."""
     drift = config.drift
     seeds = config.seeds
     axis_shape = tuple(len(values) for _, values in config.drift_axes)
     steps, P = drift["steps"], drift["prompt_length"]
-    n_seeds, kept = len(seeds), drift["keep_attention"]
+    n_seeds, kept_seeds = len(seeds), drift["keep_attention"]
     out = {name: np.empty(axis_shape + (n_seeds, steps)) for name in METRICS}
     out["tokens"] = np.empty(axis_shape + (n_seeds, P + steps), dtype=np.int64)
     out["clusters"] = np.empty_like(out["tokens"])
     out["half_life"] = np.empty(axis_shape + (n_seeds,))
-    if kept:
-        out["attention"] = np.empty(axis_shape + (kept, steps, P + steps))
+    if kept_seeds:
+        out["attention"] = np.empty(axis_shape + (kept_seeds, steps, P + steps))
 
     worlds = {}
     for index, point in config.drift_points():
@@ -211,11 +213,11 @@ def simulate_config(config):
                                           point["cluster_spread"])
             world = worlds[world_key]
             generator = stream(sample_message(config.master_seed, seed, drift, point))
-            run = simulate(world, drift, point, generator, seed_index < kept)
+            run = simulate(world, drift, point, generator, seed_index < kept_seeds)
             at = index + (seed_index,)
             for name in METRICS + ("tokens", "clusters", "half_life"):
                 out[name][at] = run[name]
-            if seed_index < kept:
+            if seed_index < kept_seeds:
                 out["attention"][at] = run["attention"]
 
     seed_axis = len(axis_shape)

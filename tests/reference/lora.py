@@ -102,10 +102,14 @@ class Batches:
         if self.full:
             return None
         if self.position >= self.n:
-            self.order = np.arange(self.n)
-            for i in range(self.n - 1, 0, -1):
-                j = math.floor(self.generator.random() * (i + 1))
-                self.order[i], self.order[j] = self.order[j], self.order[i]
+            # Fisher-Yates from the last index down: the swap partners
+            # come from one vectorised draw, the swaps run in order.
+            order = list(range(self.n))
+            bounds = np.arange(self.n - 1, 0, -1)
+            partners = np.floor(self.generator.random(self.n - 1) * (bounds + 1)).astype(np.int64)
+            for i, j in zip(bounds.tolist(), partners.tolist()):
+                order[i], order[j] = order[j], order[i]
+            self.order = np.array(order, dtype=np.int64)
             self.position = 0
         rows = self.order[self.position:self.position + self.size]
         self.position += len(rows)
@@ -145,12 +149,15 @@ def _optimizer(lora, shapes):
     return kind(shapes, lora["learning_rate"])
 
 
-def _train(lora, batches, params, logits_of, gradients_of, X, P):
-    """Run lora['steps'] updates; return the loss curve at the documented
-    steps. logits_of(rows) gives the logits of X[rows] (all rows for None)
-    and gradients_of(rows, G) the parameter gradients for dL/dZ = G."""
+def _train(lora, batches, params, logits_of, gradients_of, P):
+    """Run lora['steps'] updates of params in place and return the loss
+    curve at the documented steps.
+
+    logits_of(rows) returns the logits of the training rows (all rows for
+    None), gradients_of(rows, G) the parameter gradients for dL/dZ = G,
+    and P holds the teacher probabilities of all training rows."""
     steps = lora["steps"]
-    sampled = curve_steps(steps, lora["curve_length"])
+    sampled = set(curve_steps(steps, lora["curve_length"]))
     curve = []
     optimizer = _optimizer(lora, [p.shape for p in params])
     for t in range(steps + 1):
@@ -171,7 +178,8 @@ def _train(lora, batches, params, logits_of, gradients_of, X, P):
 
 
 def _spectrum_metrics(update, W, rank):
-    """Singular values, effective rank and amplification of an update."""
+    """Return the singular values, effective rank and amplification of an
+    update."""
     u, s, vt = np.linalg.svd(update)
     total = s.sum()
     if total == 0:
@@ -185,7 +193,8 @@ def _spectrum_metrics(update, W, rank):
 
 
 def fit_adapter(task, lora, master_seed, seed, rank, alpha, scaling):
-    """Train one adapter; return its metrics and its B, A (and the svd start)."""
+    """Train one adapter and return its metrics, its B and A, and for
+    init = svd its start B_init and A_init (None otherwise)."""
     D, N = lora["D"], lora["N"]
     s = scale_of(alpha, rank, scaling)
     init = lora["init"]
@@ -226,8 +235,7 @@ def fit_adapter(task, lora, master_seed, seed, rank, alpha, scaling):
         return [s * (X.T @ (G @ A.T)), s * ((X @ B).T @ G)]
 
     batches = Batches(master_seed, seed, lora)
-    curve = _train(lora, batches, [B, A], logits_of, gradients_of,
-                   task.X_train, task.P_train)
+    curve = _train(lora, batches, [B, A], logits_of, gradients_of, task.P_train)
 
     def adapted(X):
         return X @ W0 + s * ((X @ B) @ A) if s != 0.0 else X @ W0
@@ -255,6 +263,7 @@ def fit_adapter(task, lora, master_seed, seed, rank, alpha, scaling):
 
 
 def fit_full_rank(task, lora, master_seed, seed):
+    """Train the full-rank baseline dW of a seed and return its metrics."""
     D, N = lora["D"], lora["N"]
     dW = np.zeros((D, N))
     Z0 = task.X_train @ task.W
@@ -269,8 +278,7 @@ def fit_full_rank(task, lora, master_seed, seed):
         return [X.T @ G]
 
     batches = Batches(master_seed, seed, lora)
-    curve = _train(lora, batches, [dW], logits_of, gradients_of,
-                   task.X_train, task.P_train)
+    curve = _train(lora, batches, [dW], logits_of, gradients_of, task.P_train)
 
     def adapted(X):
         return X @ task.W + X @ dW
@@ -288,8 +296,8 @@ def fit_full_rank(task, lora, master_seed, seed):
 
 
 def subspace_similarity(A1, A2):
-    """phi(i, j) = ||V1_i^T V2_j||_F^2 / min(i, j) for the top right-singular
-    vectors of A1 (r1 x N) and A2 (r2 x N); an r1 x r2 table."""
+    """Return the r1 x r2 table phi(i, j) = ||V1_i^T V2_j||_F^2 / min(i, j)
+    of the top right-singular vectors of A1 (r1 x N) and A2 (r2 x N)."""
     v1 = np.linalg.svd(A1, full_matrices=False)[2].T
     v2 = np.linalg.svd(A2, full_matrices=False)[2].T
     overlap = (v1.T @ v2) ** 2
@@ -301,24 +309,26 @@ def subspace_similarity(A1, A2):
 
 
 def fit_config(config):
-    """Reproduce the /lora group of a config; return a dict of arrays named
-    and shaped as docs/results-format.md lists them."""
+    """Reproduce the /lora group of a config as a dict of arrays, named and
+    shaped as docs/results-format.md lists them, plus the tasks and fits
+    by seed and by (rank, alpha, scaling, seed)."""
     lora = config.lora
     ranks, alphas, scalings = lora["rank"], lora["alpha"], lora["scaling"]
     seeds = config.seeds
     shape = (len(ranks), len(alphas), len(scalings), len(seeds))
     out = {"adapters": {}, "tasks": {}}
-    per_fit = {}
+    per_seed = {}
     for seed_index, seed in enumerate(seeds):
         task = Task(config.master_seed, seed, lora)
         out["tasks"][seed] = task
         for key, value in fit_full_rank(task, lora, config.master_seed, seed).items():
-            per_fit.setdefault(key, [None] * len(seeds))[seed_index] = value
-        for ri, rank in enumerate(ranks):
-            for ai, alpha in enumerate(alphas):
-                for si, scaling in enumerate(scalings):
+            per_seed.setdefault(key, [None] * len(seeds))[seed_index] = value
+        for rank in ranks:
+            for alpha in alphas:
+                for scaling in scalings:
                     fit = fit_adapter(task, lora, config.master_seed, seed, rank, alpha, scaling)
                     out["adapters"][(rank, alpha, scaling, seed)] = fit
+
     for name in ("loss_curve", "final_loss", "eval_kl", "forgetting", "relative_error",
                  "eckart_young_error", "parameter_count", "parameter_ratio",
                  "effective_rank", "amplification", "scale", "singular_values",
@@ -329,13 +339,15 @@ def fit_config(config):
             key = (ranks[index[0]], alphas[index[1]], scalings[index[2]], seeds[index[3]])
             array[index] = out["adapters"][key][name]
         out[name] = array
-    for key, values in per_fit.items():
+
+    for key, values in per_seed.items():
         out[key] = np.array(values)
     out["task_singular_values"] = np.array([out["tasks"][s].task_singular_values for s in seeds])
     out["probe_base"] = np.array([softmax(out["tasks"][s].probe @ out["tasks"][s].W)[0]
                                   for s in seeds])
     out["probe_teacher"] = np.array([softmax(out["tasks"][s].probe @ out["tasks"][s].W_star)[0]
                                      for s in seeds])
+
     small, large = min(ranks), max(ranks)
     phi = np.empty((len(alphas), len(scalings), len(seeds), small, large))
     for index in np.ndindex(len(alphas), len(scalings), len(seeds)):
