@@ -451,9 +451,9 @@ static int command_run(int argc, char **argv)
                     plural(cfg.lora_rank.count, "rank", "ranks"), cfg.lora_alpha.count,
                     plural(cfg.lora_alpha.count, "alpha", "alphas"),
                     cfg.lora_scaling.count,
-                    plural(cfg.lora_scaling.count, "scaling", "scalings"), cfg.n_seeds,
-                    plural(cfg.n_seeds, "seed", "seeds"), cfg.n_seeds,
-                    plural(cfg.n_seeds, "baseline", "baselines"), used_threads,
+                    plural(cfg.lora_scaling.count, "scaling", "scalings"), cfg.n_lora_seeds,
+                    plural(cfg.n_lora_seeds, "seed", "seeds"), cfg.n_lora_seeds,
+                    plural(cfg.n_lora_seeds, "baseline", "baselines"), used_threads,
                     plural((size_t)used_threads, "thread", "threads"));
     }
     int lock = dl_output_folder_lock(output, &err);
@@ -639,7 +639,7 @@ static void print_lora_plan(const dl_config *cfg)
                           (dl_lora_scaling)cfg->lora_scaling.values[i]));
     size_t runs = dl_lora_sweep_run_count(cfg);
     printf("\nlora runs %zu %s and %zu full-rank %s\n", runs, plural(runs, "fit", "fits"),
-           cfg->n_seeds, plural(cfg->n_seeds, "baseline", "baselines"));
+           cfg->n_lora_seeds, plural(cfg->n_lora_seeds, "baseline", "baselines"));
 }
 
 static int command_check(int argc, char **argv)

@@ -139,6 +139,7 @@ typedef enum {
     KEY_LORA_N_TRAIN,
     KEY_LORA_N_EVAL,
     KEY_LORA_N_OLD,
+    KEY_LORA_SEEDS,
     KEY_LORA_RANK,
     KEY_LORA_ALPHA,
     KEY_LORA_SCALING,
@@ -163,6 +164,7 @@ typedef bool (*key_parser)(parse_context *ctx, key_id key, dl_config *cfg);
 static bool parse_name(parse_context *ctx, key_id key, dl_config *cfg);
 static bool parse_master_seed(parse_context *ctx, key_id key, dl_config *cfg);
 static bool parse_seeds(parse_context *ctx, key_id key, dl_config *cfg);
+static bool parse_lora_seeds(parse_context *ctx, key_id key, dl_config *cfg);
 static bool parse_int_key(parse_context *ctx, key_id key, dl_config *cfg);
 static bool parse_output(parse_context *ctx, key_id key, dl_config *cfg);
 static bool parse_formats(parse_context *ctx, key_id key, dl_config *cfg);
@@ -262,6 +264,7 @@ static const key_spec key_specs[KEY_COUNT] = {
                                      LORA_DIMENSION_MAX, true),
     [KEY_LORA_N_OLD] = LORA_INT_KEY("n_old", lora_task.n_old, 1,
                                     LORA_DIMENSION_MAX, true),
+    [KEY_LORA_SEEDS] = LORA_KEY("seeds", parse_lora_seeds),
     [KEY_LORA_RANK] = LORA_KEY("rank", parse_lora_axis),
     [KEY_LORA_ALPHA] = LORA_KEY("alpha", parse_lora_axis),
     [KEY_LORA_SCALING] = LORA_KEY("scaling", parse_lora_name),
@@ -1170,24 +1173,28 @@ static bool parse_master_seed(parse_context *ctx, key_id key, dl_config *cfg)
     return true;
 }
 
-/* Sets cfg->seeds to 0, 1, ..., count - 1. */
-static bool set_seed_count(parse_context *ctx, dl_config *cfg, size_t count)
+/* Sets *seeds to 0, 1, ..., count - 1. */
+static bool set_seed_count(parse_context *ctx, int64_t **seeds, size_t *n_seeds,
+                           size_t count)
 {
-    int64_t *seeds = malloc(count * sizeof *seeds);
-    if (seeds == NULL) {
+    int64_t *values = malloc(count * sizeof *values);
+    if (values == NULL) {
         ctx->out_of_memory = true;
         return false;
     }
     for (size_t i = 0; i < count; i++)
-        seeds[i] = (int64_t)i;
+        values[i] = (int64_t)i;
 
-    free(cfg->seeds);
-    cfg->seeds = seeds;
-    cfg->n_seeds = count;
+    free(*seeds);
+    *seeds = values;
+    *n_seeds = count;
     return true;
 }
 
-static bool parse_seeds(parse_context *ctx, key_id key, dl_config *cfg)
+/* Parses a seeds key into *seeds: a single number is a count, a list or
+ * range gives the seed values. */
+static bool parse_seed_values(parse_context *ctx, key_id key, int64_t **seeds,
+                              size_t *n_seeds)
 {
     dl_sweep_values values;
     dl_error err;
@@ -1198,7 +1205,6 @@ static bool parse_seeds(parse_context *ctx, key_id key, dl_config *cfg)
         return false;
     }
 
-    /* a single number is a count; a list or range gives the seed values */
     if (values.form == DL_SWEEP_VALUES_SCALAR) {
         double count = values.values[0];
         dl_sweep_values_free(&values);
@@ -1209,7 +1215,7 @@ static bool parse_seeds(parse_context *ctx, key_id key, dl_config *cfg)
                            DL_SWEEP_VALUES_MAX);
             return false;
         }
-        return set_seed_count(ctx, cfg, (size_t)count);
+        return set_seed_count(ctx, seeds, n_seeds, (size_t)count);
     }
 
     for (size_t i = 0; i < values.count; i++) {
@@ -1224,20 +1230,32 @@ static bool parse_seeds(parse_context *ctx, key_id key, dl_config *cfg)
         }
     }
 
-    int64_t *seeds = malloc(values.count * sizeof *seeds);
-    if (seeds == NULL) {
+    int64_t *parsed = malloc(values.count * sizeof *parsed);
+    if (parsed == NULL) {
         dl_sweep_values_free(&values);
         ctx->out_of_memory = true;
         return false;
     }
     for (size_t i = 0; i < values.count; i++)
-        seeds[i] = (int64_t)values.values[i];
+        parsed[i] = (int64_t)values.values[i];
 
-    free(cfg->seeds);
-    cfg->seeds = seeds;
-    cfg->n_seeds = values.count;
+    free(*seeds);
+    *seeds = parsed;
+    *n_seeds = values.count;
     dl_sweep_values_free(&values);
     return true;
+}
+
+static bool parse_seeds(parse_context *ctx, key_id key, dl_config *cfg)
+{
+    return parse_seed_values(ctx, key, &cfg->seeds, &cfg->n_seeds);
+}
+
+/* [lora] seeds, when given, replace the [experiment] seeds for the LoRA
+ * sweep only, because an adapter fit costs far more than a drift run. */
+static bool parse_lora_seeds(parse_context *ctx, key_id key, dl_config *cfg)
+{
+    return parse_seed_values(ctx, key, &cfg->lora_seeds, &cfg->n_lora_seeds);
 }
 
 static bool parse_output(parse_context *ctx, key_id key, dl_config *cfg)
@@ -1697,7 +1715,7 @@ static void set_defaults(parse_context *ctx, dl_config *cfg)
     cfg->prompt_length = 8;
     cfg->steps = 48;
     cfg->keep_attention = 2;
-    set_seed_count(ctx, cfg, 8);
+    set_seed_count(ctx, &cfg->seeds, &cfg->n_seeds, 8);
 
     /* figure_temperature and figure_seed get their defaults from the
      * sweep in check_figure_temperature and check_figure_seed */
@@ -1779,7 +1797,7 @@ static const char *describe_expected_value(key_id key, char *buffer,
     }
     if (spec->parse == parse_megabytes)
         return "give one number of megabytes > 0";
-    if (spec->parse == parse_seeds)
+    if (spec->parse == parse_seeds || spec->parse == parse_lora_seeds)
         return "give a seed count, or the seed values as a list or range";
     if (spec->parse == parse_prompt)
         return "give the prompt's token ids as a comma list";
@@ -2003,20 +2021,35 @@ static void check_lora_batch_size(parse_context *ctx, dl_config *cfg)
                        "%d, or 0 for full batch", cfg->lora_task.n_train);
 }
 
+/* Gives the LoRA sweep the [experiment] seeds when [lora] has no seeds
+ * key of its own. */
+static void resolve_lora_seeds(parse_context *ctx, dl_config *cfg)
+{
+    if (cfg->lora_seeds != NULL || cfg->n_seeds == 0)
+        return;
+    cfg->lora_seeds = malloc(cfg->n_seeds * sizeof *cfg->lora_seeds);
+    if (cfg->lora_seeds == NULL) {
+        ctx->out_of_memory = true;
+        return;
+    }
+    memcpy(cfg->lora_seeds, cfg->seeds, cfg->n_seeds * sizeof *cfg->seeds);
+    cfg->n_lora_seeds = cfg->n_seeds;
+}
+
 /* Checks that the LoRA sweep has at most DL_CONFIG_RUNS_MAX runs. */
 static void check_lora_run_count(parse_context *ctx, dl_config *cfg)
 {
     if (!ctx->valid[KEY_LORA_RANK] || !ctx->valid[KEY_LORA_ALPHA]
-        || !ctx->valid[KEY_SEEDS])
+        || !ctx->valid[KEY_SEEDS] || !ctx->valid[KEY_LORA_SEEDS])
         return;
     uint64_t runs = (uint64_t)cfg->lora_rank.count * cfg->lora_alpha.count
                     * cfg->lora_scaling.count;
-    if (runs > DL_CONFIG_RUNS_MAX / (cfg->n_seeds > 0 ? cfg->n_seeds : 1))
+    if (runs > DL_CONFIG_RUNS_MAX / (cfg->n_lora_seeds > 0 ? cfg->n_lora_seeds : 1))
         report_invalid(ctx, KEY_LORA_ALPHA, "the [lora] sweep has more than "
                        "%d runs (%zu ranks x %zu alphas x %zu scalings x %zu "
                        "seeds); use fewer values", DL_CONFIG_RUNS_MAX,
                        cfg->lora_rank.count, cfg->lora_alpha.count,
-                       cfg->lora_scaling.count, cfg->n_seeds);
+                       cfg->lora_scaling.count, cfg->n_lora_seeds);
 }
 
 static void check_vocabulary(parse_context *ctx, dl_config *cfg)
@@ -2354,6 +2387,7 @@ static int parse_owned_text(char *text, size_t length,
     check_figure_seed(&ctx, cfg);
     check_strip_steps(&ctx, cfg);
     if (ctx.saw_lora) {
+        resolve_lora_seeds(&ctx, cfg);
         check_lora_ranks(&ctx, cfg);
         check_lora_batch_size(&ctx, cfg);
         check_lora_run_count(&ctx, cfg);
@@ -2519,6 +2553,7 @@ void dl_config_free(dl_config *cfg)
     free(cfg->text);
     free(cfg->name);
     free(cfg->seeds);
+    free(cfg->lora_seeds);
     free(cfg->output_dir);
     free(cfg->prompt);
     for (int k = 0; k < DL_SWEEP_COUNT; k++)

@@ -124,6 +124,9 @@ typedef struct {
     dl_value_list lora_rank;   /* integers in [1, min(D, N)] */
     dl_value_list lora_alpha;  /* >= 0 */
     dl_value_list lora_scaling; /* dl_lora_scaling values, distinct */
+    int64_t *lora_seeds;       /* seeds of the LoRA sweep: [lora] seeds, or
+                                  the [experiment] seeds when not given */
+    size_t n_lora_seeds;
 
     /* sweep axes: keys with more than one value, in file order */
     dl_sweep_key axes[DL_SWEEP_COUNT];

@@ -37,7 +37,7 @@ typedef struct {
 size_t dl_lora_sweep_run_count(const dl_config *cfg)
 {
     return cfg->lora_rank.count * cfg->lora_alpha.count
-           * cfg->lora_scaling.count * cfg->n_seeds;
+           * cfg->lora_scaling.count * cfg->n_lora_seeds;
 }
 
 static run_index run_locate(const dl_lora_sweep_result *result, size_t run)
@@ -102,7 +102,7 @@ static int result_alloc(dl_lora_sweep_result *result, const dl_config *cfg,
     result->n_ranks = cfg->lora_rank.count;
     result->n_alphas = cfg->lora_alpha.count;
     result->n_scalings = cfg->lora_scaling.count;
-    result->n_seeds = cfg->n_seeds;
+    result->n_seeds = cfg->n_lora_seeds;
     result->input_dim = (size_t)cfg->lora_task.input_dim;
     result->output_dim = (size_t)cfg->lora_task.output_dim;
     result->singular_count = result->input_dim < result->output_dim
@@ -321,7 +321,7 @@ static int report_failure(const dl_config *cfg, const dl_lora_sweep_result *resu
 {
     if (i >= runs)
         return dl_error_set(err, "LoRA full-rank baseline of seed %lld: %s",
-                            (long long)cfg->seeds[i - runs],
+                            (long long)cfg->lora_seeds[i - runs],
                             failed->error.message);
     run_index at = run_locate(result, i);
     return dl_error_set(err, "LoRA run rank=%g alpha=%g scaling=%s seed=%lld: %s",
@@ -329,7 +329,7 @@ static int report_failure(const dl_config *cfg, const dl_lora_sweep_result *resu
                         cfg->lora_alpha.values[at.alpha],
                         dl_lora_scaling_name(
                             (dl_lora_scaling)cfg->lora_scaling.values[at.scaling]),
-                        (long long)cfg->seeds[at.seed], failed->error.message);
+                        (long long)cfg->lora_seeds[at.seed], failed->error.message);
 }
 
 int dl_lora_sweep_run(const dl_config *cfg, int threads,
@@ -371,9 +371,9 @@ int dl_lora_sweep_run(const dl_config *cfg, int threads,
     for (size_t s = 0; s < seeds && status == 0; s++) {
         dl_error task_error;
         if (dl_lora_task_make(&tasks[s], &cfg->lora_task, cfg->master_seed,
-                              cfg->seeds[s], &task_error) != 0)
+                              cfg->lora_seeds[s], &task_error) != 0)
             status = dl_error_set(err, "LoRA task of seed %lld: %s",
-                                  (long long)cfg->seeds[s],
+                                  (long long)cfg->lora_seeds[s],
                                   task_error.message);
     }
 

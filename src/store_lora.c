@@ -110,7 +110,7 @@ static void coord_integers(int c, const dl_config *cfg,
         if (c == LORA_COORD_RANK)
             integers[i] = (int64_t)cfg->lora_rank.values[i];
         else if (c == LORA_COORD_SEED)
-            integers[i] = cfg->seeds[i];
+            integers[i] = cfg->lora_seeds[i];
         else if (c == LORA_COORD_STEP_SAMPLE)
             integers[i] = result->curve_steps[i];
         else if (c == LORA_COORD_PHI_I || c == LORA_COORD_PHI_J)
@@ -452,7 +452,7 @@ static int adapter_write(hid_t parent, const char *file, const dl_config *cfg,
     };
     size_t d = (size_t)adapter->input_dim, n = (size_t)adapter->output_dim;
     size_t r = (size_t)adapter->rank;
-    int64_t rank = adapter->rank, seed = cfg->seeds[0];
+    int64_t rank = adapter->rank, seed = cfg->lora_seeds[0];
     int status = 0;
     if (matrix_write(group, path, file, &texts[0], d, r, adapter->b, err) != 0
         || matrix_write(group, path, file, &texts[1], r, n, adapter->a, err) != 0
@@ -491,7 +491,7 @@ static int adapters_write(hid_t lora, const char *file, const dl_config *cfg,
     static const lora_var_text w_text = {
         "W", "1", "frozen base W",
         "the D x N base weights of the first seed; adapters are applied to it"};
-    int64_t seed = cfg->seeds[0];
+    int64_t seed = cfg->lora_seeds[0];
     int status = matrix_write(base, "/lora/base", file, &w_text,
                               result->input_dim, result->output_dim,
                               result->base, err);

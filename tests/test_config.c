@@ -782,6 +782,33 @@ static void lora_scaling_list_is_an_axis(void **state)
     finish(&result);
 }
 
+/* [lora] seeds replace the [experiment] seeds for the LoRA sweep only;
+ * without them the LoRA sweep uses the [experiment] seeds. */
+static void lora_seeds_apply_to_lora_only(void **state)
+{
+    (void)state;
+    parse_result own = parse("[experiment]\nseeds = 32\n[drift]\n"
+                             "[lora]\nseeds = 3, 8\n");
+    assert_int_equal(own.status, 0);
+    assert_int_equal(own.cfg.n_seeds, 32);
+    assert_int_equal(own.cfg.n_lora_seeds, 2);
+    assert_int_equal(own.cfg.lora_seeds[0], 3);
+    assert_int_equal(own.cfg.lora_seeds[1], 8);
+    finish(&own);
+
+    parse_result shared = parse("[experiment]\nseeds = 5, 6, 7\n[lora]\n");
+    assert_int_equal(shared.status, 0);
+    assert_int_equal(shared.cfg.n_lora_seeds, 3);
+    assert_int_equal(shared.cfg.lora_seeds[2], 7);
+    finish(&shared);
+
+    assert_rejected_with("[lora]\nseeds = 0\n",
+                         "lecture.ini:2: seeds: '0' is invalid: a single "
+                         "number is the seed count and must be from 1 to "
+                         "1000000; give explicit seed values as a list or "
+                         "range, e.g. 7..7");
+}
+
 static void lora_invalid_values(void **state)
 {
     (void)state;
@@ -1963,6 +1990,7 @@ int main(void)
         cmocka_unit_test(lora_rank_below_one),
         cmocka_unit_test(lora_invalid_values),
         cmocka_unit_test(lora_scaling_list_is_an_axis),
+        cmocka_unit_test(lora_seeds_apply_to_lora_only),
         cmocka_unit_test(lora_unknown_key_suggests_nearest),
         cmocka_unit_test(missing_drift_section_is_rejected),
         cmocka_unit_test(duplicate_key_names_first_line),

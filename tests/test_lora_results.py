@@ -249,5 +249,40 @@ def test_lora_svd_start_is_stored(context):
             assert np.allclose(stored, expected, rtol=1e-9, atol=1e-12)
 
 
+def test_lecture_config_meets_the_lora_claims(context):
+    """configs/lecture.ini, as lecturers run it: ranks at or above the task
+    rank fit the teacher at least 10x better than rank task_rank - 1, rank
+    min(D, N) is within 1e-3 nats of the full-rank baseline, no stored
+    relative error is below the Eckart-Young optimum, and alpha = 0 is the
+    base model."""
+    output = context.path("lecture")
+    context.driftlab_run("run", context.configs + "/lecture.ini", "-o", output,
+                         "-q", "--no-render")
+    with xarray.open_dataset(output + "/results.h5", group="lora",
+                             engine="h5netcdf") as ds:
+        assert ds.attrs["task_noise"] == 0
+        k = int(ds.attrs["task_rank"])
+        smallest = min(ds.attrs["D"], ds.attrs["N"])
+        ranks = list(ds["rank"].values)
+        assert k - 1 in ranks and k in ranks and smallest in ranks, ranks
+        trained = ds.sel(alpha=ds["alpha"][ds["alpha"] > 0])
+        assert trained.sizes["alpha"] >= 2
+        below = trained["eval_kl"].sel(rank=k - 1)
+        for r in ranks:
+            if r < k:
+                continue
+            at = trained["eval_kl"].sel(rank=r)
+            assert bool((10 * at <= below).all()), (r, at.values, below.values)
+        full = trained["eval_kl"].sel(rank=smallest)
+        gap = abs(full - ds["full_rank_eval_kl"])
+        assert bool((gap <= 1e-3).all()), gap.values
+        assert bool((ds["relative_error"] >= ds["eckart_young_error"]).all())
+        zero = ds.sel(alpha=0.0)
+        base = ds["probe_base"]
+        assert bool((zero["probe_adapted"] == base).all())
+        first = zero["eval_kl"].isel(rank=0)
+        assert bool((zero["eval_kl"] == first).all())
+
+
 if __name__ == "__main__":
     run_tests(globals())
