@@ -1,10 +1,12 @@
 """driftlab's /lora against the independent numpy reference in
 tests/reference: all three scalings and inits, Adam and SGD, full batches
-and mini-batches, and a config with both [drift] and [lora].
+and mini-batches, a config with both [drift] and [lora], and the shipped
+lecture config.
 
 Metrics, loss curves, spectra, probes, phi and the stored adapters must
 agree to 1e-9 relative and the Eckart-Young errors to 1e-12
-(docs/verification.md gives the exceptions and why). A perturbation test
+(docs/verification.md gives the exceptions and why, among them long
+trainings such as the lecture config's). A perturbation test
 edits one number of a copied results file at a time and checks that the
 comparison catches it.
 
@@ -20,6 +22,7 @@ import numpy as np
 from harness import run_tests
 from reference.compare import compare_drift, compare_lora, format_problems
 from reference.config import Config
+from reference.lora import fit_config
 
 REFERENCE_CONFIGS = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                  "reference", "configs")
@@ -58,6 +61,26 @@ def test_svd_adam_minibatch(context):
 
 def test_lora_beside_drift(context):
     assert_matches(context, "lora-with-drift")
+
+
+def test_shipped_lecture_config(context):
+    """The lecture config's /drift must match as strictly as the small
+    configs. Its 400 Adam steps amplify rounding, so /lora is compared with
+    a tolerance widened by a second reference run whose first training
+    input is one ulp larger."""
+    config_path = os.path.join(context.configs, "lecture.ini")
+    output = context.path("lecture")
+    context.driftlab_run("run", config_path, "-o", output, "-q", "--no-render", "-j", "2")
+    results = os.path.join(output, "results.h5")
+    config = Config(config_path)
+
+    problems = compare_drift(config, results)
+    assert not problems, format_problems(problems)
+
+    reference = fit_config(config)
+    perturbed = fit_config(config, perturb_input=True)
+    problems = compare_lora(config, results, reference, perturbed)
+    assert not problems, format_problems(problems)
 
 
 def perturbed_copy(context, results, label, edit):

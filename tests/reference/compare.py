@@ -70,9 +70,16 @@ def check(f, group, name, expected, rtol, atol=0.0):
     if where == "shape":
         return [f"/{group}/{name}: shape {np.shape(actual)} but the reference has "
                 f"{np.shape(expected)}"]
+    largest_atol = float(np.max(atol)) if np.size(atol) else 0.0
+    if rtol == 0 and largest_atol == 0:
+        tolerance = "exact"
+    elif largest_atol == 0:
+        tolerance = f"tolerance {rtol:g} relative"
+    else:
+        tolerance = f"tolerance {rtol:g} relative or up to {largest_atol:.1e} absolute"
     return [f"/{group}/{name} differs first at {_coordinates(f, group, name, where)}: "
-            f"driftlab {actual[where]!r}, reference {np.asarray(expected)[where]!r}"
-            + (f" (tolerance {rtol:g} relative)" if rtol else " (exact)")]
+            f"driftlab {actual[where]!r}, reference {np.asarray(expected)[where]!r} "
+            f"({tolerance})"]
 
 
 def compare_drift(config, results_path, reference=None):
@@ -149,6 +156,10 @@ KL_ABSOLUTE_TOLERANCE = 1e-14
 # 2^-53 times the largest one, so they are compared to that scale.
 SINGULAR_VALUE_FLOOR = 1e-12
 
+# How many times the change from a one-ulp perturbation of one training
+# input a long training run may differ by (see compare_lora).
+SENSITIVITY_FACTOR = 100.0
+
 LORA_PER_FIT = ("loss_curve", "final_loss", "relative_error", "effective_rank",
                 "amplification", "probe_adapted")
 LORA_PER_SEED = ("full_rank_loss_curve", "full_rank_final_loss", "full_rank_relative_error",
@@ -159,14 +170,30 @@ def _largest_along_last(values):
     return np.max(np.abs(values), axis=-1, keepdims=True) * np.ones_like(values)
 
 
-def compare_lora(config, results_path, reference=None):
-    """Compare /lora of results_path with the reference fits of config."""
+def _spread(expected, perturbed):
+    """Return the largest difference between two reference runs, or 0."""
+    if perturbed is None:
+        return 0.0
+    difference = np.abs(np.asarray(expected, dtype=float) - np.asarray(perturbed, dtype=float))
+    return float(np.nanmax(difference)) if difference.size else 0.0
+
+
+def compare_lora(config, results_path, reference=None, perturbed=None):
+    """Compare /lora of results_path with the reference fits of config.
+
+    With perturbed, a second reference run whose first training input was
+    moved by one ulp (lora.fit_config(config, perturb_input=True)), every
+    compared float may also differ by SENSITIVITY_FACTOR times the
+    largest change that perturbation made to its dataset. That measures
+    how far rounding alone can move a long training run."""
     if reference is None:
         reference = lora_model.fit_config(config)
     lora = config.lora
     problems = []
 
     def compare(name, expected, rtol, atol=0.0):
+        if rtol > 0 and perturbed is not None:
+            atol = np.maximum(atol, SENSITIVITY_FACTOR * _spread(expected, perturbed[name]))
         return check(f, "lora", name, expected, rtol, atol)
 
     with h5py.File(results_path, "r") as f:
@@ -174,7 +201,7 @@ def compare_lora(config, results_path, reference=None):
             return ["/lora: missing from the results file"]
         problems += compare("rank", np.array(lora["rank"]), 0.0)
         problems += compare("alpha", np.array(lora["alpha"]), 0.0)
-        problems += compare("seed", np.array(config.seeds), 0.0)
+        problems += compare("seed", np.array(config.lora_seeds), 0.0)
         stored = None
         if "scaling" in f["lora"]:
             stored = [name.decode() if isinstance(name, bytes) else name
@@ -198,14 +225,14 @@ def compare_lora(config, results_path, reference=None):
                             ECKART_YOUNG_TOLERANCE, ECKART_YOUNG_TOLERANCE)
         for name in ("parameter_count", "parameter_ratio", "scale"):
             problems += compare(name, reference[name], 0.0)
-        problems += _check_adapters(f, config, reference)
+        problems += _check_adapters(f, config, reference, perturbed)
     return problems
 
 
-def _check_adapters(f, config, reference):
+def _check_adapters(f, config, reference, perturbed):
     """Compare /lora/base/W and the stored adapters of the first seed."""
     lora = config.lora
-    seed = config.seeds[0]
+    seed = config.lora_seeds[0]
     problems = check(f, "lora/base", "W", reference["tasks"][seed].W, 0.0)
     for rank in lora["rank"]:
         for alpha in lora["alpha"]:
@@ -226,8 +253,11 @@ def _check_adapters(f, config, reference):
                         continue
                     expected = fit[matrix]
                     scale = np.max(np.abs(expected)) if expected.size else 0.0
-                    problems += check(f, group, matrix, expected, LORA_TOLERANCE,
-                                      LORA_TOLERANCE * scale)
+                    atol = LORA_TOLERANCE * scale
+                    if perturbed is not None:
+                        other = perturbed["adapters"][(rank, alpha, scaling, seed)]
+                        atol = max(atol, SENSITIVITY_FACTOR * _spread(expected, other[matrix]))
+                    problems += check(f, group, matrix, expected, LORA_TOLERANCE, atol)
                 attrs = f[group].attrs
                 expected_attrs = {"rank": rank, "alpha": alpha, "scaling": scaling,
                                   "init": lora["init"], "scale": fit["scale"], "seed": seed}

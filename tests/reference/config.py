@@ -76,9 +76,11 @@ def _parse_number(text):
 class Config:
     """A parsed config: the resolved [experiment], [drift] and [lora] keys.
 
-    `drift` and `lora` map each key to its single value, and `drift_axes`
-    and `lora_axes` list (key, values) for every swept key in file order.
-    Either section is None when the file leaves it out."""
+    `drift` maps each [drift] key to its single value (None for a swept
+    key) and `drift_axes` lists (key, values) for every swept key in file
+    order. `lora` maps each [lora] key to its value, a list for the axes
+    rank, alpha and scaling, and `lora_seeds` contains the LoRA sweep's
+    seeds. Either section is None when the file leaves it out."""
 
     def __init__(self, path):
         self.path = path
@@ -103,7 +105,7 @@ class Config:
         if parser.has_section("drift"):
             self._read_drift(parser["drift"])
         self.lora = None
-        self.lora_axes = []
+        self.lora_seeds = None
         if parser.has_section("lora"):
             self._read_lora(parser["lora"])
 
@@ -153,8 +155,13 @@ class Config:
 
     def _read_lora(self, section):
         lora = dict(LORA_DEFAULTS)
-        axes = []
+        # [lora] seeds, when given, replace the [experiment] seeds for the
+        # LoRA sweep only.
+        self.lora_seeds = self.seeds
         for key, text in section.items():
+            if key == "seeds":
+                self.lora_seeds = self._read_seeds(text)
+                continue
             if key in LORA_WORD_KEYS:
                 values = [v.strip() for v in text.split(",")]
             else:
@@ -168,7 +175,6 @@ class Config:
             if not isinstance(lora[key], list):
                 lora[key] = [lora[key]]
         self.lora = lora
-        self.lora_axes = [(key, lora[key]) for key in LORA_SWEEPABLE]
 
     def drift_points(self):
         """Yield one dict per sweep point, first axis slowest: every

@@ -58,8 +58,9 @@ def _sequential_sum(values):
 
 
 def _renormalise(p, keep):
-    kept = np.where(keep, p, 0.0)
-    return kept / _sequential_sum(kept)
+    """Zero the items not kept and divide the rest by their sum in index order."""
+    remaining = np.where(keep, p, 0.0)
+    return remaining / _sequential_sum(remaining)
 
 
 def _by_decreasing_probability(p):

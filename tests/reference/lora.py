@@ -11,9 +11,12 @@ BETA1, BETA2, EPSILON = 0.9, 0.999, 1e-8
 
 class Task:
     """W, the teacher update dW*, the three data sets and the probe row of
-    one seed, drawn from its lora-task stream in the documented order."""
+    one seed, drawn from its lora-task stream in the documented order.
 
-    def __init__(self, master_seed, seed, lora):
+    perturb_input moves the first training input up by one ulp, to
+    measure how much rounding can change a training run."""
+
+    def __init__(self, master_seed, seed, lora, perturb_input=False):
         D, N, k = lora["D"], lora["N"], lora["task_rank"]
         generator = stream(lora_message("lora-task", master_seed, seed, lora))
 
@@ -29,6 +32,8 @@ class Task:
         self.W_star = self.W + self.dW_star
 
         self.X_train = normals(generator, lora["n_train"] * D).reshape(-1, D)
+        if perturb_input:
+            self.X_train[0, 0] = np.nextafter(self.X_train[0, 0], np.inf)
         self.X_eval = normals(generator, lora["n_eval"] * D).reshape(-1, D)
         raw = normals(generator, lora["n_old"] * D).reshape(-1, D)
         self.X_old = raw - (raw @ self.U) @ self.U.T
@@ -155,7 +160,7 @@ def _train(lora, batches, params, logits_of, gradients_of, P):
 
     logits_of(rows) returns the logits of the training rows (all rows for
     None), gradients_of(rows, G) the parameter gradients for dL/dZ = G,
-    and P holds the teacher probabilities of all training rows."""
+    and P contains the teacher probabilities of all training rows."""
     steps = lora["steps"]
     sampled = set(curve_steps(steps, lora["curve_length"]))
     curve = []
@@ -308,18 +313,18 @@ def subspace_similarity(A1, A2):
     return cumulative / np.minimum(i, j)
 
 
-def fit_config(config):
+def fit_config(config, perturb_input=False):
     """Reproduce the /lora group of a config as a dict of arrays, named and
     shaped as docs/results-format.md lists them, plus the tasks and fits
     by seed and by (rank, alpha, scaling, seed)."""
     lora = config.lora
     ranks, alphas, scalings = lora["rank"], lora["alpha"], lora["scaling"]
-    seeds = config.seeds
+    seeds = config.lora_seeds
     shape = (len(ranks), len(alphas), len(scalings), len(seeds))
     out = {"adapters": {}, "tasks": {}}
     per_seed = {}
     for seed_index, seed in enumerate(seeds):
-        task = Task(config.master_seed, seed, lora)
+        task = Task(config.master_seed, seed, lora, perturb_input)
         out["tasks"][seed] = task
         for key, value in fit_full_rank(task, lora, config.master_seed, seed).items():
             per_seed.setdefault(key, [None] * len(seeds))[seed_index] = value
