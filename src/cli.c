@@ -243,7 +243,8 @@ static void handle_interrupt(int signal_number)
     /* write(2) because stdio is not safe in a signal handler */
     static const char message[] =
         "\ndriftlab: interrupted; finishing the runs in progress and keeping every "
-        "finished run for --resume (interrupt again to stop at once and lose them)\n";
+        "finished drift run for --resume; LoRA fits are not kept (interrupt again to "
+        "stop at once and lose them)\n";
     ssize_t ignored = write(STDERR_FILENO, message, sizeof message - 1);
     (void)ignored;
     dl_sweep_request_stop();
@@ -267,7 +268,8 @@ static int write_lora_group(int64_t file, const char *partial_path, void *contex
     const lora_request *request = context;
     dl_lora_sweep_result result;
     double start = now_seconds();
-    if (dl_lora_sweep_run(request->cfg, request->threads, &result, err) != 0)
+    if (dl_lora_sweep_run(request->cfg, request->threads, dl_sweep_stop_requested,
+                          &result, err) != 0)
         return -1;
     dl_log_verbose("fitted %zu LoRA adapters and %zu full-rank baselines in %.2f s",
                    dl_lora_sweep_run_count(request->cfg), result.n_seeds,
@@ -278,13 +280,13 @@ static int write_lora_group(int64_t file, const char *partial_path, void *contex
 }
 
 /* Runs a config without [drift]: the [lora] sweep alone into results_path.
- * NOTE: this path has no --resume and does not stop on an interrupt; it
- * recomputes every run. */
+ * An interrupt stops it before the next fit and writes nothing. NOTE:
+ * LoRA fits are not checkpointed, so --resume fits every adapter again. */
 static int run_lora_only(const dl_config *cfg, const char *results_path, int threads,
                          dl_error *err)
 {
     dl_lora_sweep_result result;
-    if (dl_lora_sweep_run(cfg, threads, &result, err) != 0)
+    if (dl_lora_sweep_run(cfg, threads, dl_sweep_stop_requested, &result, err) != 0)
         return -1;
     int status = dl_store_lora_create(results_path, cfg, DRIFTLAB_VERSION, &result, err);
     dl_lora_sweep_result_free(&result);
@@ -313,6 +315,28 @@ static void print_key_numbers(const dl_plan *plan, const dl_point_key_numbers *k
     }
 }
 
+/* Checks the estimates of the drift sweep on drift_threads threads and of
+ * the LoRA sweep on lora_threads (its own clamp) against the config's
+ * limits; the two sweeps run one after the other, but the drift store is
+ * still open while the LoRA sweep runs, so their estimates add up. */
+static int check_limits(const dl_config *cfg, const dl_plan *plan, int drift_threads,
+                        int lora_threads, dl_error *err)
+{
+    double drift_memory = 0, drift_output = 0;
+    if (cfg->has_drift) {
+        if (dl_sweep_check_limits(plan, drift_threads, err) != 0)
+            return -1;
+        dl_sweep_estimate estimate;
+        dl_sweep_estimate_plan(plan, drift_threads, &estimate);
+        drift_memory = estimate.memory;
+        drift_output = estimate.output;
+    }
+    if (cfg->has_lora)
+        return dl_lora_sweep_check_limits(cfg, lora_threads, drift_memory, drift_output,
+                                          err);
+    return 0;
+}
+
 /* Checks what can be checked before anything is written: the plan's
  * limits, a partial file to resume, and that results.h5 is not a folder.
  * Returns an exit status; DL_EXIT_OK to go on. */
@@ -325,15 +349,14 @@ static int check_run_request(const dl_config *cfg, const char *results_path, int
     int used_threads = dl_sweep_thread_count(threads);
     if ((size_t)used_threads > plan.n_runs)
         used_threads = (int)plan.n_runs;
-    /* TODO: estimate the memory and output of the [lora] sweep too */
-    if (cfg->has_drift && dl_sweep_check_limits(&plan, used_threads, &err) != 0) {
+    if (check_limits(cfg, &plan, used_threads, threads, &err) != 0) {
         dl_log_error("%s", err.message);
         return DL_EXIT_USAGE;
     }
 
     char partial[4096 + sizeof ".partial"];
     snprintf(partial, sizeof partial, "%s.partial", results_path);
-    if (resume && access(partial, F_OK) != 0) {
+    if (resume && cfg->has_drift && access(partial, F_OK) != 0) {
         dl_log_error("--resume: %s not found, so there is no interrupted run to continue; "
                      "run without --resume", partial);
         return DL_EXIT_USAGE;
@@ -463,6 +486,9 @@ static int command_run(int argc, char **argv)
         return DL_EXIT_FAILED;
     }
 
+    if (resume && !cfg.has_drift)
+        dl_log_info("%s has no [drift] section and LoRA fits are not kept, so "
+                    "--resume fits every adapter again", config_path);
     signal(SIGINT, handle_interrupt);
     signal(SIGTERM, handle_interrupt);
     lora_request lora = {.cfg = &cfg, .threads = threads};
@@ -637,6 +663,10 @@ static void print_lora_plan(const dl_config *cfg)
     for (size_t i = 0; i < cfg->lora_scaling.count; i++)
         printf(" %s", dl_lora_scaling_name(
                           (dl_lora_scaling)cfg->lora_scaling.values[i]));
+    printf("\nlora seeds %zu (", cfg->n_lora_seeds);
+    for (size_t s = 0; s < cfg->n_lora_seeds && s < 8; s++)
+        printf(s == 0 ? "%lld" : ", %lld", (long long)cfg->lora_seeds[s]);
+    printf(cfg->n_lora_seeds > 8 ? ", ...)" : ")");
     size_t runs = dl_lora_sweep_run_count(cfg);
     printf("\nlora runs %zu %s and %zu full-rank %s\n", runs, plural(runs, "fit", "fits"),
            cfg->n_lora_seeds, plural(cfg->n_lora_seeds, "baseline", "baselines"));
@@ -685,24 +715,29 @@ static int command_check(int argc, char **argv)
     for (size_t s = 0; s < plan.n_seeds && s < 8; s++)
         printf(s == 0 ? "%lld" : ", %lld", (long long)cfg.seeds[s]);
     printf(plan.n_seeds > 8 ? ", ...)\n" : ")\n");
-    if (cfg.has_lora)
-        print_lora_plan(&cfg);
-    if (!cfg.has_drift) {
-        dl_config_free(&cfg);
-        return DL_EXIT_OK;
-    }
-    printf("runs      %zu (%zu %s x %zu %s)\n", plan.n_runs, plan.n_points,
-           plural(plan.n_points, "sweep point", "sweep points"), plan.n_seeds,
-           plural(plan.n_seeds, "seed", "seeds"));
     double mb = 1024.0 * 1024.0;
-    printf("memory    about %.1f MB on %d threads (limit %g MB)\n", estimate.memory / mb,
-           threads, cfg.max_memory_mb);
-    printf("output    about %.1f MB before compression (limit %g MB)\n",
-           estimate.output / mb, cfg.max_output_mb);
+    if (cfg.has_drift) {
+        printf("runs      %zu (%zu %s x %zu %s)\n", plan.n_runs, plan.n_points,
+               plural(plan.n_points, "sweep point", "sweep points"), plan.n_seeds,
+               plural(plan.n_seeds, "seed", "seeds"));
+        printf("memory    about %.1f MB on %d threads (limit %g MB)\n",
+               estimate.memory / mb, threads, cfg.max_memory_mb);
+        printf("output    about %.1f MB before compression (limit %g MB)\n",
+               estimate.output / mb, cfg.max_output_mb);
+    }
+    if (cfg.has_lora) {
+        print_lora_plan(&cfg);
+        dl_lora_sweep_estimate lora;
+        dl_lora_sweep_estimate_plan(&cfg, cfg.threads, &lora);
+        printf("lora memory about %.1f MB (limit %g MB with the drift sweep)\n",
+               lora.memory / mb, cfg.max_memory_mb);
+        printf("lora output about %.1f MB (limit %g MB with the drift sweep)\n",
+               lora.output / mb, cfg.max_output_mb);
+    }
 
     int status = DL_EXIT_OK;
     dl_error err;
-    if (dl_sweep_check_limits(&plan, threads, &err) != 0) {
+    if (check_limits(&cfg, &plan, threads, cfg.threads, &err) != 0) {
         dl_log_error("%s", err.message);
         status = DL_EXIT_USAGE;
     }

@@ -2012,6 +2012,23 @@ static void check_lora_ranks(parse_context *ctx, dl_config *cfg)
     }
 }
 
+/* The svd start divides the singular values of W by the scale, so every
+ * alpha must be above 0 with init = svd. */
+static void check_lora_svd_alpha(parse_context *ctx, dl_config *cfg)
+{
+    if (!both_valid(ctx, KEY_LORA_ALPHA, KEY_LORA_INIT)
+        || cfg->lora_adapter.init != DL_LORA_INIT_SVD)
+        return;
+    for (size_t i = 0; i < cfg->lora_alpha.count; i++)
+        if (cfg->lora_alpha.values[i] == 0) {
+            report_invalid(ctx, KEY_LORA_ALPHA, "alpha 0 is not allowed with "
+                           "init = svd, because the svd start divides the "
+                           "singular values of W by the scale; use alphas "
+                           "> 0 or init = kaiming");
+            return;
+        }
+}
+
 static void check_lora_batch_size(parse_context *ctx, dl_config *cfg)
 {
     if (!both_valid(ctx, KEY_LORA_BATCH_SIZE, KEY_LORA_N_TRAIN))
@@ -2390,6 +2407,7 @@ static int parse_owned_text(char *text, size_t length,
         resolve_lora_seeds(&ctx, cfg);
         check_lora_ranks(&ctx, cfg);
         check_lora_batch_size(&ctx, cfg);
+        check_lora_svd_alpha(&ctx, cfg);
         check_lora_run_count(&ctx, cfg);
     }
     if (!ctx.saw_drift && !ctx.saw_lora)

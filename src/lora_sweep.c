@@ -1,6 +1,7 @@
 /* lora_sweep.c - the [lora] sweep; see lora_sweep.h. */
 #include "lora_sweep.h"
 
+#include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,76 @@ size_t dl_lora_sweep_run_count(const dl_config *cfg)
 {
     return cfg->lora_rank.count * cfg->lora_alpha.count
            * cfg->lora_scaling.count * cfg->n_lora_seeds;
+}
+
+void dl_lora_sweep_estimate_plan(const dl_config *cfg, int threads,
+                                 dl_lora_sweep_estimate *estimate)
+{
+    double d = cfg->lora_task.input_dim, n = cfg->lora_task.output_dim;
+    double k = d < n ? d : n;
+    double task_rank = cfg->lora_task.task_rank;
+    double rows = (double)cfg->lora_task.n_train + cfg->lora_task.n_eval
+                  + cfg->lora_task.n_old + 1;
+    double batch = cfg->lora_train.batch_size > 0 ? cfg->lora_train.batch_size
+                                                  : cfg->lora_task.n_train;
+    double seeds = (double)cfg->n_lora_seeds;
+    double points = (double)cfg->lora_alpha.count * cfg->lora_scaling.count * seeds;
+    double runs = (double)dl_lora_sweep_run_count(cfg);
+    int steps = cfg->lora_train.steps, length = cfg->lora_train.curve_length;
+    double curve = length < steps + 1 ? length : steps + 1;
+
+    double rank_sum = 0, rank_min = INFINITY, rank_max = 0;
+    for (size_t i = 0; i < cfg->lora_rank.count; i++) {
+        double r = cfg->lora_rank.values[i];
+        rank_sum += r;
+        rank_min = r < rank_min ? r : rank_min;
+        rank_max = r > rank_max ? r : rank_max;
+    }
+    double adapters = rank_sum * (d + n) * (double)cfg->lora_alpha.count
+                      * (double)cfg->lora_scaling.count
+                      * (cfg->lora_adapter.init == DL_LORA_INIT_SVD ? 2 : 1);
+
+    /* doubles stored: per run, per seed, phi, base W and adapters */
+    double stored = runs * (10 + curve + k + n)
+                    + seeds * (4 + curve + 2 * k + 3 * n)
+                    + points * rank_min * rank_max + d * n + adapters;
+    /* a task: W, dW*, W*, U, V and its data sets with their logits */
+    double task = 3 * d * n + task_rank * (d + n) + rows * (d + 3 * n);
+    /* one fit: frozen base, update, SVD scratch, optimiser state, logits */
+    double fit = 10 * d * n + d * d + n * n + 4 * rank_max * (d + n)
+                 + rows * (rank_max + 2 * n) + batch * (d + 2 * n);
+    double kept = points * (rank_min + rank_max) * n;
+
+    double fits = runs + seeds;
+    double used = threads > 0 ? threads : omp_get_max_threads();
+    if (used > fits)
+        used = fits;
+    estimate->memory = 8 * (stored + seeds * task + kept + used * fit);
+    estimate->output = 8 * stored;
+}
+
+int dl_lora_sweep_check_limits(const dl_config *cfg, int threads,
+                               double drift_memory, double drift_output,
+                               dl_error *err)
+{
+    dl_lora_sweep_estimate estimate;
+    dl_lora_sweep_estimate_plan(cfg, threads, &estimate);
+    double mb = 1024.0 * 1024.0;
+    double memory = (drift_memory + estimate.memory) / mb;
+    double output = (drift_output + estimate.output) / mb;
+    if (memory > cfg->max_memory_mb)
+        return dl_error_set(err, "%s: the plan needs an estimated %.3g MB of "
+                            "memory (%.3g MB for [lora]), above max_memory_mb "
+                            "= %g; raise max_memory_mb in [experiment] or "
+                            "shrink the sweep", cfg->path, memory,
+                            estimate.memory / mb, cfg->max_memory_mb);
+    if (output > cfg->max_output_mb)
+        return dl_error_set(err, "%s: the plan writes an estimated %.3g MB of "
+                            "results (%.3g MB for [lora]), above max_output_mb "
+                            "= %g; raise max_output_mb in [experiment] or "
+                            "shrink the sweep", cfg->path, output,
+                            estimate.output / mb, cfg->max_output_mb);
+    return 0;
 }
 
 static run_index run_locate(const dl_lora_sweep_result *result, size_t run)
@@ -333,6 +404,7 @@ static int report_failure(const dl_config *cfg, const dl_lora_sweep_result *resu
 }
 
 int dl_lora_sweep_run(const dl_config *cfg, int threads,
+                      int (*stop_requested)(void),
                       dl_lora_sweep_result *result, dl_error *err)
 {
     if (result_alloc(result, cfg, err) != 0)
@@ -382,12 +454,18 @@ int dl_lora_sweep_run(const dl_config *cfg, int threads,
     if (status == 0) {
         #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
         for (size_t i = 0; i < runs + seeds; i++) {
-            if (i < runs)
+            if (stop_requested != NULL && stop_requested())
+                statuses[i].status = -1;
+            else if (i < runs)
                 fit_one(&shared, i, result, &statuses[i]);
             else
                 fit_full(&shared, i - runs, result, &statuses[i]);
         }
     }
+    if (status == 0 && stop_requested != NULL && stop_requested())
+        status = dl_error_set(err, "interrupted before every LoRA fit "
+                              "finished; LoRA fits are not kept, so a "
+                              "resumed run fits them again");
     for (size_t i = 0; i < runs + seeds && status == 0; i++)
         if (statuses[i].status != 0)
             status = report_failure(cfg, result, i, runs, &statuses[i], err);

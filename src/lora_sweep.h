@@ -74,11 +74,35 @@ typedef struct {
 /* Number of adapter runs of cfg: ranks x alphas x scalings x seeds. */
 size_t dl_lora_sweep_run_count(const dl_config *cfg);
 
+/* Estimates of a [lora] sweep in bytes: the peak working memory on threads
+ * threads (the tasks, the results and one fit's arrays per thread) and the
+ * size of /lora in results.h5 (the results and the stored adapters). */
+typedef struct {
+    double memory;
+    double output;
+} dl_lora_sweep_estimate;
+
+/* Fills estimate for cfg run on threads threads (0: as many as OpenMP
+ * offers, but never more than there are fits). */
+void dl_lora_sweep_estimate_plan(const dl_config *cfg, int threads,
+                                 dl_lora_sweep_estimate *estimate);
+
+/* Checks the estimates against the config's max_memory_mb and
+ * max_output_mb, added to the drift sweep's estimates drift_memory and
+ * drift_output (bytes; 0 without [drift]). Returns 0, or -1 with err
+ * naming the limit, the estimate and what to change. */
+int dl_lora_sweep_check_limits(const dl_config *cfg, int threads,
+                               double drift_memory, double drift_output,
+                               dl_error *err);
+
 /* Runs the [lora] sweep of cfg (cfg->has_lora must be true) on threads
  * threads (0: as many as OpenMP offers) into result, which the caller
- * frees with dl_lora_sweep_result_free. Returns 0, or -1 with err naming
- * the first failed run in plan order, with result freed. */
+ * frees with dl_lora_sweep_result_free. stop_requested, when not NULL, is
+ * asked before each fit starts; once it returns nonzero the remaining fits
+ * are skipped and the sweep fails as interrupted. Returns 0, or -1 with
+ * err naming the first failed run in plan order, with result freed. */
 int dl_lora_sweep_run(const dl_config *cfg, int threads,
+                      int (*stop_requested)(void),
                       dl_lora_sweep_result *result, dl_error *err);
 
 /* Frees every array of result and zeroes it. Safe on a zeroed result. */

@@ -1,8 +1,8 @@
 /* store_lora.c - writing the /lora group of results.h5; see store_lora.h.
  *
- * Datasets are small (one value, one curve, one spectrum or one softmax
- * per run), so they are written whole and contiguous, without chunking or
- * compression.
+ * Every dataset is written whole, from the arrays of a finished sweep.
+ * Small ones are contiguous; large ones (spectra, probes and curves of a
+ * research sweep) are chunked and compressed.
  */
 #include "store_lora.h"
 
@@ -28,6 +28,7 @@ enum {
     LORA_COORD_COUNT
 };
 
+
 /* Most dimensions of a /lora dataset: rank, alpha, scaling, seed and one
  * more. */
 #define LORA_DIMS_MAX 5
@@ -39,6 +40,33 @@ typedef struct {
     const char *long_name;
     const char *description;
 } lora_var_text;
+
+/* Datasets of more than this many bytes with two or more dimensions are
+ * chunked (one index of the first dimension per chunk) and compressed with
+ * shuffle and deflate, as /drift's are. */
+#define LORA_COMPRESS_BYTES (64 * 1024)
+#define LORA_DEFLATE_LEVEL 4
+
+/* Sets dcpl up for a dataset of the given shape: no modification time,
+ * and chunks with compression when it is large. */
+static int layout_set(hid_t dcpl, hid_t file_type, int rank, const hsize_t *dims)
+{
+    if (H5Pset_obj_track_times(dcpl, 0) < 0)
+        return -1;
+    double bytes = (double)H5Tget_size(file_type);
+    for (int d = 0; d < rank; d++)
+        bytes *= (double)dims[d];
+    if (rank < 2 || bytes <= LORA_COMPRESS_BYTES || dims[0] == 0)
+        return 0;
+    hsize_t chunk[LORA_DIMS_MAX + 1];
+    chunk[0] = 1;
+    for (int d = 1; d < rank; d++)
+        chunk[d] = dims[d] > 0 ? dims[d] : 1;
+    if (H5Pset_chunk(dcpl, rank, chunk) < 0 || H5Pset_shuffle(dcpl) < 0
+        || H5Pset_deflate(dcpl, LORA_DEFLATE_LEVEL) < 0)
+        return -1;
+    return 0;
+}
 
 /* Creates dataset text->name in group (named group_path in messages) with
  * the given shape and values and its units, long_name and description
@@ -55,7 +83,7 @@ static int dataset_create(hid_t group, const char *group_path, const char *file,
     hid_t space = H5Screate_simple(rank, dims, NULL);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     *id = H5I_INVALID_HID;
-    if (space < 0 || dcpl < 0 || H5Pset_obj_track_times(dcpl, 0) < 0) {
+    if (space < 0 || dcpl < 0 || layout_set(dcpl, file_type, rank, dims) < 0) {
         dl_store_h5_fail(err, file, object, "setting up the dataset failed");
         goto done;
     }

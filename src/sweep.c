@@ -24,6 +24,11 @@ void dl_sweep_request_stop(void)
     stop_requested = 1;
 }
 
+int dl_sweep_stop_requested(void)
+{
+    return stop_requested != 0;
+}
+
 int dl_sweep_thread_count(int requested)
 {
     return requested > 0 ? requested : omp_get_max_threads();

@@ -69,4 +69,8 @@ int dl_sweep_run(const dl_config *cfg, const char *results_path,
 /* Set from a signal handler: the sweep stops after the current batch. */
 void dl_sweep_request_stop(void);
 
+/* True once dl_sweep_request_stop was called, for other sweeps (the LoRA
+ * sweep) that stop on the same interrupt. */
+int dl_sweep_stop_requested(void);
+
 #endif

@@ -107,6 +107,48 @@ def test_plan_over_output_limit_is_rejected_before_running(ctx):
     assert "max_output_mb = 0.001" in done.stderr, done.stderr
 
 
+LORA = """\
+[experiment]
+seeds = 2
+{limit}
+
+[lora]
+D = 40
+N = 24
+task_rank = 2
+rank = 1, 2, 8
+alpha = 1, 4
+scaling = standard, none
+steps = 5
+"""
+
+
+def test_lora_plan_over_limits_is_rejected_before_running(ctx):
+    for limit, key in (("max_memory_mb = 0.01", "max_memory_mb"),
+                       ("max_output_mb = 0.01", "max_output_mb")):
+        config = ctx.write_config("lora_huge.ini", LORA.format(limit=limit))
+        done = ctx.driftlab_run("run", config, "-o", "lora_huge", check=False)
+        assert done.returncode == 2, done.stderr
+        assert f"{key} = 0.01" in done.stderr, done.stderr
+        assert "MB for [lora]" in done.stderr, done.stderr
+        assert not os.path.exists(ctx.path("lora_huge")), "a rejected plan created its folder"
+        done = ctx.driftlab_run("check", config, check=False)
+        assert done.returncode == 2, done.stderr
+
+
+def test_lora_output_estimate_is_close_to_the_file(ctx):
+    """The estimate counts the stored values; the file adds HDF5 metadata
+    and attributes, so it is somewhat larger but of the same size."""
+    config = ctx.write_config("lora_size.ini", LORA.format(limit="")
+                              .replace("D = 40", "D = 200")
+                              .replace("rank = 1, 2, 8", "rank = 1, 2, 8, 16"))
+    done = ctx.driftlab_run("check", config)
+    estimate = float(re.search(r"lora output about ([0-9.]+) MB", done.stdout).group(1))
+    ctx.driftlab_run("run", config, "-o", "lora_size", "-q", "--no-render")
+    actual = os.path.getsize(ctx.path("lora_size", "results.h5")) / 2**20
+    assert 0.5 * actual <= estimate <= 1.5 * actual, (estimate, actual)
+
+
 def test_bad_output_requests_write_nothing(ctx):
     config = ctx.write_config("requests.ini", GOOD)
     cases = [

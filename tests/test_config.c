@@ -830,6 +830,11 @@ static void lora_invalid_values(void **state)
                          "lecture.ini:2: task_decay: '1.5' is invalid: must "
                          "be in (0, 1], so that the singular values of the "
                          "task do not grow");
+    assert_rejected_with("[lora]\nalpha = 2, 0\ninit = svd\n",
+                         "lecture.ini:2: alpha: '2, 0' is invalid: alpha 0 "
+                         "is not allowed with init = svd, because the svd "
+                         "start divides the singular values of W by the "
+                         "scale; use alphas > 0 or init = kaiming");
     assert_rejected_with("[lora]\nn_train = 8\nbatch_size = 16\n",
                          "lecture.ini:3: batch_size: '16' is invalid: must "
                          "be at most n_train = 8, or 0 for full batch");

@@ -57,6 +57,22 @@ def run_on_terminal(ctx, *args):
     return process.wait(timeout=60), b"".join(chunks).decode(errors="replace")
 
 
+# A LoRA-only sweep of a few seconds on two cores.
+LONG_LORA = """\
+[experiment]
+seed = 5
+seeds = 4
+
+[lora]
+D = 96
+N = 64
+task_rank = 4
+rank = 1..24
+alpha = 4, 16
+steps = 1500
+"""
+
+
 def test_progress_line_on_terminal_only(ctx):
     config = ctx.write_config("progress.ini", LONG.format(temperatures=2).replace(
         "steps = 400", "steps = 20"))
@@ -112,6 +128,38 @@ def test_interrupt_keeps_runs_and_resume_completes(ctx):
         for name in names:
             np.testing.assert_array_equal(a["drift"][name][()], b["drift"][name][()],
                                           err_msg=name)
+
+
+def test_interrupt_stops_a_lora_sweep_and_harms_nothing(ctx):
+    config = ctx.write_config("long_lora.ini", LONG_LORA)
+    os.makedirs(ctx.path("cut_lora"))
+    with open(ctx.path("cut_lora", "results.h5"), "wb") as f:
+        f.write(b"an older result that must survive")
+    process = subprocess.Popen([ctx.driftlab, "run", config, "-o", "cut_lora", "-j", "2"],
+                               cwd=ctx.workdir, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.5)
+    started = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    if process.returncode == 0:
+        raise AssertionError("the run finished before the interrupt; make LONG_LORA bigger")
+    assert process.returncode == 1, stderr
+    assert "interrupted before every LoRA fit finished" in stderr, stderr
+    # only the fits in progress finish: far less than the whole sweep
+    assert time.monotonic() - started < 5, stderr
+    with open(ctx.path("cut_lora", "results.h5"), "rb") as f:
+        assert f.read() == b"an older result that must survive"
+    assert not os.path.exists(ctx.path("cut_lora", "results.h5.partial"))
+
+
+def test_resume_of_a_lora_only_config_fits_again(ctx):
+    config = ctx.write_config("short_lora.ini", LONG_LORA.replace(
+        "rank = 1..24", "rank = 1, 2").replace("steps = 1500", "steps = 5"))
+    done = ctx.driftlab_run("run", config, "-o", "again", "--resume", "--no-render")
+    assert "--resume fits every adapter again" in done.stderr, done.stderr
+    with h5py.File(ctx.path("again", "results.h5"), "r") as f:
+        assert f["lora/eval_kl"].shape == (2, 2, 1, 4)
 
 
 def test_second_run_into_a_busy_folder_stops_and_harms_nothing(ctx):
