@@ -19,6 +19,7 @@ import h5py
 import numpy as np
 
 from harness import run_tests
+from reference import drift as drift_model
 from reference.compare import compare_drift, format_problems
 from reference.config import Config
 
@@ -68,6 +69,39 @@ def test_cluster_rule_filter_edges(context):
 
 def test_shipped_smoke_config(context):
     assert_matches(context, os.path.join(context.configs, "smoke.ini"), "-j", "2")
+
+
+NON_FINITE_SCORES = """\
+[experiment]
+seeds = 1
+
+[drift]
+rule = lm
+clusters = 2
+tokens_per_cluster = 2
+d_model = 3
+cluster_spread = 3
+prompt_length = 2
+steps = 3
+gain = 1e308
+"""
+
+
+def test_non_finite_scores_stop_run(context):
+    """gain = 1e308 overflows the first attention scores: driftlab and the
+    reference must both stop at step 0."""
+    path = context.write_config("non-finite.ini", NON_FINITE_SCORES)
+    done = context.driftlab_run("run", path, "-o", context.path("non-finite"), "-q",
+                                "--no-render", check=False)
+    assert done.returncode == 1, done.stderr
+    assert "step 0" in done.stderr, done.stderr
+    assert not os.path.exists(context.path("non-finite", "results.h5"))
+    try:
+        drift_model.simulate_config(Config(path))
+    except drift_model.RunError as error:
+        assert "step 0" in str(error), error
+    else:
+        raise AssertionError("the reference ran through non-finite scores")
 
 
 def perturbed_copy(context, results, label, edit):

@@ -95,6 +95,7 @@ def compare_drift(config, results_path, reference=None):
             problems += check(f, "drift", key, np.array(values), 0.0)
         problems += check(f, "drift", "seed", np.array(config.seeds), 0.0)
 
+        problems += check_attributes(f, "drift", _drift_attributes(config))
         problems += _check_worlds(f, config, reference)
 
         for name in ("tokens", "clusters"):
@@ -140,6 +141,35 @@ def _check_worlds(f, config, reference):
         // drift["tokens_per_cluster"]
     problems += check(f, "drift", "cluster_of_token", cluster_of_token, 0.0)
     return problems
+
+
+def check_attributes(f, group, expected):
+    """Compare the attributes of GROUP with the expected dict by value."""
+    problems = []
+    attrs = f[group].attrs
+    for key, value in expected.items():
+        if key not in attrs:
+            problems.append(f"/{group} attribute {key}: missing, reference {value!r}")
+            continue
+        stored = attrs[key]
+        if isinstance(stored, bytes):
+            stored = stored.decode()
+        if stored != value:
+            problems.append(f"/{group} attribute {key}: driftlab {stored!r}, reference {value!r}")
+    return problems
+
+
+def _drift_attributes(config):
+    drift = config.drift
+    expected = {key: drift[key] for key in
+                ("rule", "projection", "clusters", "tokens_per_cluster", "d_model", "d_head",
+                 "prompt_length", "steps", "keep_attention")}
+    expected["vocab_size"] = drift["clusters"] * drift["tokens_per_cluster"]
+    swept = dict(config.drift_axes)
+    for key in drift_model.SWEEPABLE:
+        if key not in swept:
+            expected[key] = drift[key]
+    return expected
 
 
 def format_problems(problems):
@@ -208,6 +238,11 @@ def compare_lora(config, results_path, reference=None, perturbed=None):
                       for name in f["lora/scaling"][()]]
         if stored != lora["scaling"]:
             problems.append(f"/lora/scaling: driftlab {stored}, reference {lora['scaling']}")
+        problems += check_attributes(f, "lora", {
+            key: lora[key] for key in ("D", "N", "task_rank", "task_scale", "task_decay",
+                                       "task_noise", "n_train", "n_eval", "n_old", "init",
+                                       "optimizer", "learning_rate", "steps", "batch_size",
+                                       "curve_length")})
         steps = lora_model.curve_steps(lora["steps"], lora["curve_length"])
         problems += compare("step_sample", np.array(steps), 0.0)
 

@@ -3,6 +3,7 @@ import math
 
 import numpy as np
 
+from .config import DRIFT_SWEEPABLE as SWEEPABLE
 from .streams import normals, sample_message, stream, world_message
 
 METRICS = ("prompt_attention", "sink_attention", "attention_entropy", "lock_in")
@@ -138,7 +139,8 @@ def simulate(world, drift, point, sample_stream, keep_attention):
         n = P + step
         context = tokens[:n]
         query = world.queries[context[-1]]
-        scores = gain * (world.keys[context] @ query) / scale
+        with np.errstate(over="ignore", invalid="ignore"):
+            scores = gain * (world.keys[context] @ query) / scale
         if not np.all(np.isfinite(scores)):
             raise RunError(f"non-finite attention score at step {step}")
         weights = np.exp(scores - np.max(scores))
@@ -158,7 +160,8 @@ def simulate(world, drift, point, sample_stream, keep_attention):
                 logits = np.log(mass)
         else:
             output = a @ world.values[context]
-            logits = gain_out * (token_values @ output)
+            with np.errstate(over="ignore", invalid="ignore"):
+                logits = gain_out * (token_values @ output)
             if not np.all(np.isfinite(logits)):
                 raise RunError(f"non-finite logit at step {step}")
 
