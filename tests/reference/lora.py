@@ -197,6 +197,12 @@ def _spectrum_metrics(update, W, rank):
     return s, effective_rank, float(amplification)
 
 
+def _relative_to_task(norm, task):
+    """Return norm / ||dW*||_F, or NaN when dW* = 0."""
+    norm_star = np.linalg.norm(task.dW_star)
+    return float(norm / norm_star) if norm_star > 0 else math.nan
+
+
 def fit_adapter(task, lora, master_seed, seed, rank, alpha, scaling):
     """Train one adapter and return its metrics, its B and A, and for
     init = svd its start B_init and A_init (None otherwise)."""
@@ -247,15 +253,14 @@ def fit_adapter(task, lora, master_seed, seed, rank, alpha, scaling):
 
     update = (W0 - task.W) + s * (B @ A)
     singular_values, effective_rank, amplification = _spectrum_metrics(update, task.W, rank)
-    norm_star = np.linalg.norm(task.dW_star)
     tail = task.task_singular_values[rank:]
     return {
         "loss_curve": curve,
         "final_loss": curve[-1],
         "eval_kl": mean_kl(task.X_eval @ task.W_star, adapted(task.X_eval)),
         "forgetting": mean_kl(task.X_old @ task.W, adapted(task.X_old)),
-        "relative_error": np.linalg.norm(update - task.dW_star) / norm_star,
-        "eckart_young_error": math.sqrt(float((tail * tail).sum())) / norm_star,
+        "relative_error": _relative_to_task(np.linalg.norm(update - task.dW_star), task),
+        "eckart_young_error": _relative_to_task(math.sqrt(float((tail * tail).sum())), task),
         "parameter_count": rank * (D + N),
         "parameter_ratio": rank * (D + N) / (D * N),
         "effective_rank": effective_rank,
@@ -293,8 +298,7 @@ def fit_full_rank(task, lora, master_seed, seed):
         "full_rank_final_loss": curve[-1],
         "full_rank_eval_kl": mean_kl(task.X_eval @ task.W_star, adapted(task.X_eval)),
         "full_rank_forgetting": mean_kl(task.X_old @ task.W, adapted(task.X_old)),
-        "full_rank_relative_error": np.linalg.norm(dW - task.dW_star)
-        / np.linalg.norm(task.dW_star),
+        "full_rank_relative_error": _relative_to_task(np.linalg.norm(dW - task.dW_star), task),
         "full_rank_singular_values": np.linalg.svd(dW, compute_uv=False),
         "full_rank_probe": softmax(adapted(task.probe))[0],
     }
