@@ -67,6 +67,10 @@ def test_cluster_rule_filter_edges(context):
     assert_matches(context, os.path.join(REFERENCE_CONFIGS, "cluster-edges.ini"))
 
 
+def test_half_life_at_exact_tie(context):
+    assert_matches(context, os.path.join(REFERENCE_CONFIGS, "half-life-tie.ini"))
+
+
 def test_shipped_smoke_config(context):
     assert_matches(context, os.path.join(context.configs, "smoke.ini"), "-j", "2")
 

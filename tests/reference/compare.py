@@ -111,9 +111,12 @@ def compare_drift(config, results_path, reference=None):
             scale = np.nanmax(np.abs(reference[name])) if reference[name].size else 0.0
             problems += check(f, "drift", f"{name}_sd", reference[f"{name}_sd"],
                               DRIFT_TOLERANCE, DRIFT_TOLERANCE * scale)
-        problems += check(f, "drift", "half_life", reference["half_life"], 0.0)
-        problems += check(f, "drift", "half_life_of_median",
-                          reference["half_life_of_median"], 0.0)
+        problems += _check_half_life(f, "half_life", reference["half_life"],
+                                     reference["prompt_attention"],
+                                     group["prompt_attention"][()])
+        problems += _check_half_life(f, "half_life_of_median", reference["half_life_of_median"],
+                                     reference["prompt_attention_p50"],
+                                     group["prompt_attention_p50"][()])
         if "attention" in reference:
             problems += check(f, "drift", "attention", reference["attention"],
                               DRIFT_TOLERANCE)
@@ -122,6 +125,39 @@ def compare_drift(config, results_path, reference=None):
         if "run_done" in group and not np.all(group["run_done"][()] == 1):
             problems.append("/drift/run_done: some runs are not marked done")
     return problems
+
+
+def _check_half_life(f, name, expected, reference_series, stored_series):
+    """Compare a half-life exactly, except where the prompt attention is
+    0.5 up to rounding.
+
+    Repeated tokens can give an attention row whose prompt part is exactly
+    0.5 in exact arithmetic. Whether the computed sum falls below 0.5 then
+    depends on rounding. So where the two programs' half-lives differ, the
+    reference's prompt attention must be within DRIFT_TOLERANCE of 0.5 at
+    every step from the earlier one up to the later one. The stored
+    half-life must then be the first step of driftlab's own stored series
+    below 0.5."""
+    expected = np.array(expected, dtype=float)
+    actual = f["drift"][name][()]
+    if np.shape(actual) != expected.shape:
+        return check(f, "drift", name, expected, 0.0)
+    adjusted = expected.copy()
+    for index in np.ndindex(expected.shape):
+        if np.isnan(expected[index]) and np.isnan(actual[index]) or \
+                expected[index] == actual[index]:
+            continue
+        own = drift_model.half_life(stored_series[index])
+        if not (own == actual[index] or (np.isnan(own) and np.isnan(actual[index]))):
+            continue
+        # The steps that lie below 0.5 in one program only: from the
+        # earlier half-life up to the later one (the end for NaN).
+        series = reference_series[index]
+        ends = [len(series) if np.isnan(v) else int(v) for v in (expected[index], actual[index])]
+        window = series[min(ends):max(ends)]
+        if np.all(np.abs(window - 0.5) <= DRIFT_TOLERANCE * 0.5):
+            adjusted[index] = actual[index]
+    return check(f, "drift", name, adjusted, 0.0)
 
 
 def _check_worlds(f, config, reference):
