@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cmd_adapter.h"
 #include "config.h"
 #include "log.h"
 #include "lora_sweep.h"
@@ -43,6 +44,7 @@ static const char main_help[] =
     "  check CONFIG.ini     validate a config and print its plan; runs nothing\n"
     "  render RESULTS.h5    draw every figure and the report from a results file\n"
     "  info RESULTS.h5      describe what a results file holds\n"
+    "  adapter SUBCOMMAND   list, merge, unmerge or stack the stored LoRA adapters\n"
     "  help [COMMAND]       print help for a command\n"
     "\n"
     "options:\n"
@@ -779,8 +781,11 @@ static int print_help_of(const char *command, FILE *out)
         fputs(render_help, out);
     else if (strcmp(command, "info") == 0)
         fputs(info_help, out);
+    else if (strcmp(command, "adapter") == 0)
+        fputs(dl_cmd_adapter_help, out);
     else {
-        dl_log_error("unknown command '%s': must be run, check, render, info or help",
+        dl_log_error("unknown command '%s': must be run, check, render, info, adapter or "
+                     "help",
                      command);
         return DL_EXIT_USAGE;
     }
@@ -812,8 +817,10 @@ int dl_cli_main(int argc, char **argv)
         return command_render(argc - 1, argv + 1);
     if (strcmp(command, "info") == 0)
         return command_info(argc - 1, argv + 1);
+    if (strcmp(command, "adapter") == 0)
+        return dl_cmd_adapter(argc - 1, argv + 1);
 
-    dl_log_error("unknown command '%s': must be run, check, render, info or help; "
+    dl_log_error("unknown command '%s': must be run, check, render, info, adapter or help; "
                  "see driftlab --help", command);
     return DL_EXIT_USAGE;
 }

@@ -1,9 +1,10 @@
 /* store_internal.h - private types and helpers shared by the store sources.
  *
  * Only store.c, store_h5.c, store_layout.c, store_resume.c, store_info.c,
- * store_read.c and store_lora.c include this header, so HDF5 stays inside the store module. The HDF5
- * helpers turn HDF5 failures into dl_error messages that name the file and
- * the object ("results.h5.partial: /drift/tokens: ...") and add the
+ * store_read.c, store_lora.c and store_adapter.c include this header, so
+ * HDF5 stays inside the store module. The HDF5 helpers turn HDF5 failures
+ * into dl_error messages that name the file and the object
+ * ("results.h5.partial: /drift/tokens: ...") and add the
  * innermost reason from HDF5's error stack, which the store keeps from
  * printing to stderr.
  */

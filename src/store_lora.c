@@ -523,10 +523,15 @@ static int adapters_write(hid_t lora, const char *file, const dl_config *cfg,
     int status = matrix_write(base, "/lora/base", file, &w_text,
                               result->input_dim, result->output_dim,
                               result->base, err);
+    hid_t w = status == 0 ? H5Dopen2(base, "W", H5P_DEFAULT) : H5I_INVALID_HID;
+    if (status == 0 && w < 0)
+        status = dl_store_h5_fail(err, file, "/lora/base/W", "reopening it failed");
     if (status == 0)
-        status = dl_store_attribute_write(base, file, "/lora/base/W", "seed",
+        status = dl_store_attribute_write(w, file, "/lora/base/W", "seed",
                                           H5T_STD_I64LE, H5T_NATIVE_INT64, &seed,
                                           err);
+    if (w >= 0)
+        H5Dclose(w);
     H5Gclose(base);
     if (status != 0)
         return -1;

@@ -182,6 +182,7 @@ def test_lora_metrics_match_numpy_on_stored_adapters(context):
         lora = f["lora"]
         w = lora["base/W"][...]
         assert w.shape == (12, 10)
+        assert lora["base/W"].attrs["seed"] == 0
         names = list(lora["adapters"])
         assert names[:3] == ["r2-alpha0-rslora", "r2-alpha0-none",
                              "r2-alpha0-standard"], names
