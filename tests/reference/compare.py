@@ -305,6 +305,8 @@ def _check_adapters(f, config, reference, perturbed):
     lora = config.lora
     seed = config.lora_seeds[0]
     problems = check(f, "lora/base", "W", reference["tasks"][seed].W, 0.0)
+    if "lora/base/W" in f:
+        problems += check_attributes(f, "lora/base/W", {"seed": seed})
     for rank in lora["rank"]:
         for alpha in lora["alpha"]:
             for scaling in lora["scaling"]:
