@@ -54,46 +54,45 @@ class RunError(Exception):
     """A non-finite score or logit, which stops a run as driftlab does."""
 
 
-def _sequential_sum(values):
-    return float(np.cumsum(values)[-1]) if len(values) else 0.0
-
-
 def _renormalise(p, keep):
-    """Zero the items not kept and divide the rest by their sum in index order."""
+    """Zero the items not kept and divide each row by the sum of the rest,
+    added one term at a time in index order (np.cumsum, not np.sum)."""
     remaining = np.where(keep, p, 0.0)
-    return remaining / _sequential_sum(remaining)
+    return remaining / np.cumsum(remaining, axis=1)[:, -1:]
 
 
 def _by_decreasing_probability(p):
-    """Return the item indices by decreasing probability, ties by lower index."""
-    return np.lexsort((np.arange(len(p)), -p))
+    """Return each row's item indices by decreasing probability, ties by
+    lower index."""
+    index = np.broadcast_to(np.arange(p.shape[1]), p.shape)
+    return np.lexsort((index, -p), axis=1)
 
 
-def sample_item(logits, generated, point, u):
-    """Return the item that the sampling pipeline of docs/model.md step 4
-    chooses.
+def sample_items(logits, generated, point, u):
+    """Return the item of each row that the sampling pipeline of
+    docs/model.md step 4 chooses.
 
-    generated is a boolean mask of the items seen among the generated
-    tokens, u the step's uniform."""
+    logits has one row per run, generated is a boolean mask of the items
+    seen among each run's generated tokens, and u contains each run's uniform
+    of the step."""
+    runs, count = logits.shape
+    rows = np.arange(runs)[:, None]
     penalty = point["repetition_penalty"]
-    logits = logits.copy()
     if penalty != 1.0:
-        seen = generated
-        logits[seen] = np.where(logits[seen] > 0, logits[seen] / penalty,
-                                logits[seen] * penalty)
+        penalised = np.where(logits > 0, logits / penalty, logits * penalty)
+        logits = np.where(generated, penalised, logits)
 
     temperature = point["temperature"]
     if temperature == 0.0:
-        return int(np.argmax(logits))
+        return np.argmax(logits, axis=1)
 
-    p = np.exp((logits - np.max(logits)) / temperature)
-    p = p / _sequential_sum(p)
-    count = len(p)
+    p = np.exp((logits - np.max(logits, axis=1, keepdims=True)) / temperature)
+    p = p / np.cumsum(p, axis=1)[:, -1:]
 
     top_k = int(point["top_k"])
     if 0 < top_k < count:
-        keep = np.zeros(count, dtype=bool)
-        keep[_by_decreasing_probability(p)[:top_k]] = True
+        keep = np.zeros(p.shape, dtype=bool)
+        keep[rows, _by_decreasing_probability(p)[:, :top_k]] = True
         p = _renormalise(p, keep)
 
     top_p = point["top_p"]
@@ -102,87 +101,110 @@ def sample_item(logits, generated, point, u):
         # The mass kept before each item, summed one term at a time in
         # walk order. It never decreases, so the walk stops at the first
         # item where it reaches top_p.
-        mass_before = np.concatenate(([0.0], np.cumsum(p[order])[:-1]))
-        keep = np.zeros(count, dtype=bool)
-        keep[order] = mass_before < top_p
-        keep[order[0]] = True
+        walked = np.cumsum(np.take_along_axis(p, order, axis=1), axis=1)
+        mass_before = np.concatenate((np.zeros((runs, 1)), walked[:, :-1]), axis=1)
+        keep_walked = mass_before < top_p
+        keep_walked[:, 0] = True
+        keep = np.zeros(p.shape, dtype=bool)
+        keep[rows, order] = keep_walked
         p = _renormalise(p, keep)
 
     min_p = point["min_p"]
     if min_p > 0.0:
-        p = _renormalise(p, p >= min_p * np.max(p))
+        p = _renormalise(p, p >= min_p * np.max(p, axis=1, keepdims=True))
 
-    running = np.cumsum(p)
-    above = np.nonzero(running > u * running[-1])[0]
-    if len(above):
-        return int(above[0])
-    return int(np.nonzero(p > 0)[0][-1])
+    running = np.cumsum(p, axis=1)
+    above = running > (u * running[:, -1])[:, None]
+    last_positive = count - 1 - np.argmax((p > 0)[:, ::-1], axis=1)
+    return np.where(above.any(axis=1), np.argmax(above, axis=1), last_positive)
 
 
-def simulate(world, drift, point, sample_stream, keep_attention):
-    """Run one generation and return a dict of the per-run arrays."""
+def simulate_runs(worlds, drift, point, generators, keep_attention):
+    """Run one generation per world, all in step, and return a dict of the
+    per-run arrays with the run as the first dimension.
+
+    generators contains each run's sample stream, and keep_attention the
+    number of leading runs whose attention rows are kept."""
     C, m = drift["clusters"], drift["tokens_per_cluster"]
     P, steps = drift["prompt_length"], drift["steps"]
     gain, gain_out = point["gain"], point["gain_out"]
     scale = math.sqrt(drift["d_head"])
-    cluster_of_token = world.cluster_of_token
+    cluster_of_token = worlds[0].cluster_of_token
+    runs = len(worlds)
+    run_index = np.arange(runs)
+    cluster_rule = drift["rule"] == "cluster"
 
-    tokens = np.empty(P + steps, dtype=np.int64)
-    tokens[:P] = world.prompt
-    metrics = {name: np.empty(steps) for name in METRICS}
-    attention = np.full((steps, P + steps), np.nan) if keep_attention else None
-    cluster_counts = np.zeros(C, dtype=np.int64)
-    generated_items = np.zeros(C if drift["rule"] == "cluster" else C * m, dtype=bool)
-    token_values = world.embedding @ world.value_projection
+    queries = np.stack([world.queries for world in worlds])
+    keys = np.stack([world.keys for world in worlds])
+    values = np.stack([world.values for world in worlds])
+    # The draws of a step come in a fixed order (the item, then for the
+    # cluster rule the member), so each run's draws can be taken at once.
+    draws_per_step = 2 if cluster_rule else 1
+    uniforms = np.stack([g.random(steps * draws_per_step) for g in generators])
+    uniforms = uniforms.reshape(runs, steps, draws_per_step)
+
+    tokens = np.empty((runs, P + steps), dtype=np.int64)
+    tokens[:, :P] = np.stack([world.prompt for world in worlds])
+    # Keys and values of the context, cached per position as the model
+    # describes, so a step reads views instead of gathering copies.
+    key_cache = np.empty((runs, P + steps, keys.shape[2]))
+    value_cache = np.empty((runs, P + steps, values.shape[2]))
+    key_cache[:, :P] = keys[run_index[:, None], tokens[:, :P]]
+    value_cache[:, :P] = values[run_index[:, None], tokens[:, :P]]
+    metrics = {name: np.empty((runs, steps)) for name in METRICS}
+    attention = np.full((keep_attention, steps, P + steps), np.nan)
+    cluster_counts = np.zeros((runs, C), dtype=np.int64)
+    generated_items = np.zeros((runs, C if cluster_rule else C * m), dtype=bool)
 
     for step in range(steps):
         n = P + step
-        context = tokens[:n]
-        query = world.queries[context[-1]]
+        context = tokens[:, :n]
+        query = queries[run_index, context[:, -1]]
         with np.errstate(over="ignore", invalid="ignore"):
-            scores = gain * (world.keys[context] @ query) / scale
+            scores = gain * np.matmul(key_cache[:, :n], query[:, :, None])[:, :, 0] / scale
         if not np.all(np.isfinite(scores)):
             raise RunError(f"non-finite attention score at step {step}")
-        weights = np.exp(scores - np.max(scores))
-        a = weights / np.sum(weights)
-        if attention is not None:
-            attention[step, :n] = a
+        weights = np.exp(scores - np.max(scores, axis=1, keepdims=True))
+        a = weights / np.sum(weights, axis=1, keepdims=True)
+        attention[:, step, :n] = a[:keep_attention]
 
-        metrics["prompt_attention"][step] = np.sum(a[:P])
-        metrics["sink_attention"][step] = a[0]
-        positive = a[a > 0]
-        entropy = -np.sum(positive * np.log(positive))
-        metrics["attention_entropy"][step] = entropy / math.log(n) if n > 1 else 0.0
+        metrics["prompt_attention"][:, step] = np.sum(a[:, :P], axis=1)
+        metrics["sink_attention"][:, step] = a[:, 0]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            terms = np.where(a > 0, a * np.log(a), 0.0)
+        entropy = -np.sum(terms, axis=1)
+        metrics["attention_entropy"][:, step] = entropy / math.log(n) if n > 1 else 0.0
 
-        if drift["rule"] == "cluster":
-            mass = np.bincount(cluster_of_token[context], weights=a, minlength=C)
+        if cluster_rule:
+            # One bincount over run * C + cluster adds each run's weights
+            # one at a time in position order.
+            bins = (run_index[:, None] * C + cluster_of_token[context]).ravel()
+            mass = np.bincount(bins, weights=a.ravel(), minlength=runs * C).reshape(runs, C)
             with np.errstate(divide="ignore"):
                 logits = np.log(mass)
         else:
-            output = a @ world.values[context]
+            output = np.matmul(a[:, None, :], value_cache[:, :n])[:, 0, :]
             with np.errstate(over="ignore", invalid="ignore"):
-                logits = gain_out * (token_values @ output)
+                logits = gain_out * np.matmul(values, output[:, :, None])[:, :, 0]
             if not np.all(np.isfinite(logits)):
                 raise RunError(f"non-finite logit at step {step}")
 
-        u_item, u_member = sample_stream.random(), None
-        if drift["rule"] == "cluster":
-            u_member = sample_stream.random()
-        item = sample_item(logits, generated_items, point, u_item)
-        if drift["rule"] == "cluster":
-            token = item * m + math.floor(u_member * m)
+        items = sample_items(logits, generated_items, point, uniforms[:, step, 0])
+        if cluster_rule:
+            token = items * m + np.floor(uniforms[:, step, 1] * m).astype(np.int64)
         else:
-            token = item
-        tokens[n] = token
-        cluster = cluster_of_token[token]
-        cluster_counts[cluster] += 1
-        generated_items[item] = True
-        metrics["lock_in"][step] = cluster_counts.max() / (step + 1)
+            token = items
+        tokens[:, n] = token
+        key_cache[:, n] = keys[run_index, token]
+        value_cache[:, n] = values[run_index, token]
+        cluster_counts[run_index, cluster_of_token[token]] += 1
+        generated_items[run_index, items] = True
+        metrics["lock_in"][:, step] = cluster_counts.max(axis=1) / (step + 1)
 
     result = dict(metrics)
     result["tokens"] = tokens
     result["clusters"] = cluster_of_token[tokens]
-    result["half_life"] = half_life(metrics["prompt_attention"])
+    result["half_life"] = np.array([half_life(series) for series in metrics["prompt_attention"]])
     result["attention"] = attention
     return result
 
@@ -210,19 +232,18 @@ def simulate_config(config):
 
     worlds = {}
     for index, point in config.drift_points():
-        for seed_index, seed in enumerate(seeds):
-            world_key = (seed, point["cluster_spread"])
-            if world_key not in worlds:
-                worlds[world_key] = World(config.master_seed, seed, drift,
-                                          point["cluster_spread"])
-            world = worlds[world_key]
-            generator = stream(sample_message(config.master_seed, seed, drift, point))
-            run = simulate(world, drift, point, generator, seed_index < kept_seeds)
-            at = index + (seed_index,)
-            for name in METRICS + ("tokens", "clusters", "half_life"):
-                out[name][at] = run[name]
-            if seed_index < kept_seeds:
-                out["attention"][at] = run["attention"]
+        spread = point["cluster_spread"]
+        for seed in seeds:
+            if (seed, spread) not in worlds:
+                worlds[(seed, spread)] = World(config.master_seed, seed, drift, spread)
+        generators = [stream(sample_message(config.master_seed, seed, drift, point))
+                      for seed in seeds]
+        runs = simulate_runs([worlds[(seed, spread)] for seed in seeds], drift, point,
+                             generators, kept_seeds)
+        for name in METRICS + ("tokens", "clusters", "half_life"):
+            out[name][index] = runs[name]
+        if kept_seeds:
+            out["attention"][index] = runs["attention"]
 
     seed_axis = len(axis_shape)
     for name in METRICS:
