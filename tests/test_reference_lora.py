@@ -82,6 +82,13 @@ def test_shipped_lecture_config(context):
     problems = compare_lora(config, results, reference, perturbed)
     assert not problems, format_problems(problems)
 
+    # The widened tolerance must still catch a change of 1e-6 relative.
+    copy = perturbed_copy(context, results, "lecture-relative-error",
+                          scale_element("lora/relative_error", (2, 2, 0, 1), 1 + 1e-6))
+    problems = compare_lora(config, copy, reference, perturbed)
+    assert len(problems) == 1, format_problems(problems)
+    assert problems[0].startswith("/lora/relative_error differs"), problems[0]
+
 
 def perturbed_copy(context, results, label, edit):
     """Copy results to LABEL.h5, apply edit(file) to the copy, return its path."""
