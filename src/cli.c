@@ -534,12 +534,6 @@ static int command_run(int argc, char **argv)
     }
 
     /* the figures and the report, in the config's formats unless --format */
-    if (render && !cfg.has_drift) {
-        /* TODO: draw figures of the /lora group */
-        dl_log_info("no figures: the config has no [drift] section, and driftlab draws "
-                    "no LoRA figures yet");
-        render = false;
-    }
     if (render) {
         start = now_seconds();
         if (dl_render(results_path, output, formats != 0 ? formats : cfg.formats, &err) != 0) {

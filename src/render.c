@@ -12,8 +12,11 @@
  *      of earlier renders that this one did not draw are removed;
  *   5. the two reports, and the manifest last, because it hashes every
  *      other file.
- * Figures that need a kept run's attention rows are left out, with the
- * reason in the report, when the file keeps none (keep_attention = 0).
+ * The drift figures are drawn when the file has /drift, the LoRA figures
+ * after them when it has /lora. Figures that need a kept run's attention
+ * rows are left out, with the reason in the report, when the file keeps
+ * none (keep_attention = 0), and so are LoRA figures whose data the file
+ * lacks (dl_figure_lora_skip_reason).
  *
  * The file loaded and the file placed must be one file, although the
  * path is read twice. So a descriptor opened before loading pins the
@@ -194,7 +197,9 @@ static int draw_figures(render_state *state, const char *out_dir, unsigned forma
     const dl_results *results = &state->results;
     dl_figure_run_choice choice = {0, 0};
     dl_error run_error;
-    if (dl_figures_choose_run(results, &choice, &run_error) == 0) {
+    if (!results->has_drift) {
+        /* no drift figure is drawn, so no run is chosen */
+    } else if (dl_figures_choose_run(results, &choice, &run_error) == 0) {
         if (dl_results_load_run(results, choice.point, choice.kept_index, &state->run, err) != 0)
             return -1;
         state->has_run = true;
@@ -204,6 +209,16 @@ static int draw_figures(render_state *state, const char *out_dir, unsigned forma
     }
 
     for (int id = 0; id < DL_FIGURE_COUNT; id++) {
+        bool lora = dl_figure_is_lora((dl_figure_id)id);
+        if ((lora && !results->has_lora) || (!lora && !results->has_drift))
+            continue;
+        const char *reason = lora ? dl_figure_lora_skip_reason((dl_figure_id)id, results)
+                                  : NULL;
+        if (reason != NULL) {
+            state->skipped[state->n_skipped++] = (render_skipped){(dl_figure_id)id, reason};
+            dl_log_info("%s: %s: %s", results->path, dl_figure_name((dl_figure_id)id), reason);
+            continue;
+        }
         if (dl_figure_needs_run((dl_figure_id)id) && !state->has_run) {
             state->skipped[state->n_skipped++] = (render_skipped){
                 (dl_figure_id)id, "Not drawn: no seed keeps its attention rows "

@@ -14,6 +14,10 @@
  *   half-life of that median        half_life_of_median
  *   final mean lock-in              lock_in_mean at the last step
  *   final median entropy            attention_entropy_p50 at the last step
+ * With /lora, a second table gives per rank the parameters r (D + N) and
+ * the medians over seeds of eval KL, forgetting and relative error. They
+ * are taken at the first alpha above 0 and the first scaling, with the
+ * full-rank baseline below them.
  * Each cell shows a rounded value and carries the stored double in a
  * data-value attribute (%.17g, or "nan"). Sweep values are shown exactly
  * (dl_sweep_values_format), so two sweep points never read alike.
@@ -152,6 +156,54 @@ static void append_key_numbers(render_buffer *out, const dl_results *results)
     render_buffer_printf(out, "</tbody>\n</table>\n");
 }
 
+/* Appends the LoRA key numbers: for each rank in file order, the medians
+ * over seeds at the alpha of the line figures (dl_lora_shown_alpha) and
+ * the first scaling, then the full-rank baseline. */
+static void append_lora_key_numbers(render_buffer *out, const dl_lora_results *lora)
+{
+    char alpha[40], shown[64];
+    size_t a = dl_lora_shown_alpha(lora);
+    render_buffer_printf(out, "<h2>LoRA key numbers</h2>\n<p>Median over %zu seed%s at "
+                         "alpha = %s (the first alpha above 0, as in the figures) and scaling ",
+                         lora->n_seeds, lora->n_seeds == 1 ? "" : "s",
+                         dl_sweep_values_format(lora->alpha[a], alpha, sizeof alpha));
+    append_escaped(out, lora->scaling[0]);
+    render_buffer_printf(out, " (its first value) for each rank, and the full-rank "
+                         "baseline. KL values in nats.</p>\n");
+    render_buffer_printf(out, "<table id=\"lora-key-numbers\">\n<thead><tr>"
+                         "<th scope=\"col\">rank</th><th scope=\"col\">parameters</th>"
+                         "<th scope=\"col\">eval KL</th><th scope=\"col\">forgetting</th>"
+                         "<th scope=\"col\">relative error</th></tr></thead>\n<tbody>\n");
+    for (size_t r = 0; r < lora->n_ranks; r++) {
+        double parameters = (double)lora->rank[r] * ((double)lora->D + lora->N);
+        double values[3] = {
+            dl_lora_median_over_seeds(lora, lora->eval_kl, r, a, 0),
+            dl_lora_median_over_seeds(lora, lora->forgetting, r, a, 0),
+            dl_lora_median_over_seeds(lora, lora->relative_error, r, a, 0),
+        };
+        render_buffer_printf(out, "<tr><td data-value=\"%lld\">%lld</td>",
+                             (long long)lora->rank[r], (long long)lora->rank[r]);
+        snprintf(shown, sizeof shown, "%.0f", parameters);
+        number_cell(out, parameters, shown);
+        for (int i = 0; i < 3; i++) {
+            snprintf(shown, sizeof shown, "%.3g", values[i]);
+            number_cell(out, values[i], shown);
+        }
+        render_buffer_printf(out, "</tr>\n");
+    }
+    double full = (double)lora->D * lora->N;
+    double kl = dl_lora_median(lora->full_rank_eval_kl, lora->n_seeds, 1);
+    double forgetting = dl_lora_median(lora->full_rank_forgetting, lora->n_seeds, 1);
+    render_buffer_printf(out, "<tr id=\"lora-full-rank\"><td>full</td>");
+    snprintf(shown, sizeof shown, "%.0f", full);
+    number_cell(out, full, shown);
+    snprintf(shown, sizeof shown, "%.3g", kl);
+    number_cell(out, kl, shown);
+    snprintf(shown, sizeof shown, "%.3g", forgetting);
+    number_cell(out, forgetting, shown);
+    render_buffer_printf(out, "<td></td></tr>\n</tbody>\n</table>\n");
+}
+
 /* ---- the page ---- */
 
 static const char style[] =
@@ -188,18 +240,35 @@ int render_report_html(render_buffer *out, const dl_results *results,
                          "%s</span>. Config SHA-256: <code id=\"config-sha256\">",
                          DRIFTLAB_VERSION);
     append_escaped(out, results->config_sha256);
-    render_buffer_printf(out, "</code>. %zu sweep point%s &times; %zu seeds, %d steps, "
-                         "prompt of %d tokens.</p>\n", results->n_points,
-                         results->n_points == 1 ? "" : "s", results->n_seeds, results->steps,
-                         results->prompt_length);
+    render_buffer_printf(out, "</code>.");
+    if (results->has_drift)
+        render_buffer_printf(out, " Drift: %zu sweep point%s &times; %zu seeds, %d steps, "
+                             "prompt of %d tokens.", results->n_points,
+                             results->n_points == 1 ? "" : "s", results->n_seeds,
+                             results->steps, results->prompt_length);
+    if (results->has_lora) {
+        const dl_lora_results *lora = &results->lora;
+        render_buffer_printf(out, " LoRA: D = %d, N = %d, task rank %d; %zu rank%s &times; "
+                             "%zu alpha%s &times; %zu scaling%s &times; %zu seed%s.", lora->D,
+                             lora->N, lora->task_rank, lora->n_ranks,
+                             lora->n_ranks == 1 ? "" : "s", lora->n_alphas,
+                             lora->n_alphas == 1 ? "" : "s", lora->n_scalings,
+                             lora->n_scalings == 1 ? "" : "s", lora->n_seeds,
+                             lora->n_seeds == 1 ? "" : "s");
+    }
+    render_buffer_printf(out, "</p>\n");
 
     /* key numbers */
-    render_buffer_printf(out, "<h2>Key numbers</h2>\n<p>At the last step (step %d), for "
-                         "every sweep point: the median over seeds of the prompt attention, "
-                         "the half-life of that median (first step below 50 %%), the mean "
-                         "lock-in and the median normalised entropy.</p>\n",
-                         results->steps - 1);
-    append_key_numbers(out, results);
+    if (results->has_drift) {
+        render_buffer_printf(out, "<h2>Key numbers</h2>\n<p>At the last step (step %d), "
+                             "for every sweep point: the median over seeds of the prompt "
+                             "attention, the half-life of that median (first step below "
+                             "50 %%), the mean lock-in and the median normalised "
+                             "entropy.</p>\n", results->steps - 1);
+        append_key_numbers(out, results);
+    }
+    if (results->has_lora)
+        append_lora_key_numbers(out, &results->lora);
 
     /* figures, in the order of figures.h */
     render_buffer_printf(out, "<h2>Figures</h2>\n");

@@ -6,6 +6,10 @@
  * summaries over seeds and the figure settings. The per-run data of a
  * kept seed (tokens, attention rows) is read on demand with
  * dl_results_load_run, so a large sweep never has to fit in memory.
+ *
+ * A file has /drift, /lora or both. The drift fields below are zeroed
+ * when has_drift is false; the /lora group is read whole into lora
+ * (lora_results.h) when has_lora is true.
  */
 #ifndef DRIFTLAB_RESULTS_H
 #define DRIFTLAB_RESULTS_H
@@ -16,6 +20,7 @@
 
 #include "config.h"
 #include "error.h"
+#include "lora_results.h"
 #include "store.h"
 
 /* One sweep axis as stored: a coordinate of /drift. */
@@ -43,6 +48,8 @@ typedef struct {
 
 typedef struct {
     char *path;
+    bool has_drift;       /* the file has /drift: every drift field is set */
+    bool has_lora;        /* the file has /lora: lora is set */
 
     /* root attributes */
     char *driftlab_version;
@@ -74,6 +81,8 @@ typedef struct {
     double *half_life;      /* [n_points][n_seeds]: per-run half-life */
 
     dl_figure_settings figures;
+
+    dl_lora_results lora; /* zeroed unless has_lora */
 } dl_results;
 
 /* Reads the summary-level part of the results file at path into results,
@@ -81,11 +90,14 @@ typedef struct {
  * or -1 with err naming the file and the missing or malformed dataset or
  * attribute, and then results is zeroed with nothing allocated. It also
  * rejects:
- * - a folder, and a file of another format_version;
+ * - a folder, a file of another format_version, and a file with neither
+ *   /drift nor /lora;
  * - an unfinished run (a .partial file, say): a run not marked in
  *   /drift/run_done, or a summary not written;
  * - a config_text whose SHA-256 is not config_sha256;
  * - a png_ppi outside DL_RESULTS_PNG_PPI_MIN .. DL_RESULTS_PNG_PPI_MAX.
+ * A file without /drift may lack /figures: the figure settings then come
+ * from the [figures] section of the stored config_text.
  * Free with dl_results_free. */
 int dl_results_load(const char *path, dl_results *results, dl_error *err);
 
@@ -118,8 +130,9 @@ typedef struct {
 } dl_results_run;
 
 /* Reads the run at point of the kept seed kept_index (< n_kept; kept seed
- * i is seeds[i]) from the file at results->path, reopening it. run owns
- * its arrays. Returns 0, or -1 with err set. It fails when point or
+ * i is seeds[i]) from the file at results->path, reopening it. Needs
+ * results->has_drift. run owns its arrays. Returns 0, or -1 with err
+ * set. It fails when point or
  * kept_index is out of range, when the file contains another config than
  * when results was loaded, or when a dataset is missing or has another
  * shape. run is then zeroed with nothing allocated. Free with

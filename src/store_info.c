@@ -9,7 +9,12 @@
  * sweep axes are the scales attached to run_done, so the listing follows
  * the file and needs no config.
  *
- * Left out: the data values themselves (use h5py or xarray) and /lora.
+ * With /lora it adds a LoRA summary: D, N, the task rank, the ranks,
+ * alphas, scalings and seeds, the median eval KL over seeds of each rank
+ * at the first alpha and scaling, and the full-rank baseline. A file with
+ * /lora only gets the root attributes and that summary.
+ *
+ * Left out: the data values themselves (use h5py or xarray).
  */
 #include "store.h"
 
@@ -391,6 +396,61 @@ static int settings_print(const char *path, FILE *out, dl_error *err)
     return 0;
 }
 
+/* Prints "label n values: v1, v2, ..." for integers. */
+static void integers_print(const char *label, const int64_t *values, size_t n,
+                           FILE *out)
+{
+    fprintf(out, "%s%zu value%s:", label, n, n == 1 ? "" : "s");
+    for (size_t i = 0; i < n; i++) {
+        if (n > INFO_MAX_VALUES && i == INFO_MAX_VALUES - 2) {
+            fprintf(out, " ...,");
+            i = n - 1;
+        }
+        fprintf(out, " %" PRId64 "%s", values[i], i + 1 < n ? "," : "");
+    }
+    fprintf(out, "\n");
+}
+
+/* Prints the LoRA summary: sizes, axes, seeds, the median eval KL of each
+ * rank at the first alpha and scaling, and the full-rank baseline. */
+static int lora_print(hid_t file_id, const char *path, FILE *out,
+                      dl_error *err)
+{
+    dl_lora_results lora;
+    if (dl_store_lora_read((int64_t)file_id, path, &lora, err) != 0)
+        return -1;
+
+    char text[32];
+    fprintf(out, "lora:             D %d x N %d, task rank %d, init %s, %d "
+            "steps\n", lora.D, lora.N, lora.task_rank, lora.init, lora.steps);
+    integers_print("lora ranks:       ", lora.rank, lora.n_ranks, out);
+    fprintf(out, "lora alphas:      %zu value%s:", lora.n_alphas,
+            lora.n_alphas == 1 ? "" : "s");
+    for (size_t i = 0; i < lora.n_alphas; i++) {
+        format_double(lora.alpha[i], text, sizeof text);
+        fprintf(out, " %s%s", text, i + 1 < lora.n_alphas ? "," : "");
+    }
+    fprintf(out, "\nlora scalings:    %zu value%s:", lora.n_scalings,
+            lora.n_scalings == 1 ? "" : "s");
+    for (size_t i = 0; i < lora.n_scalings; i++)
+        fprintf(out, " %s%s", lora.scaling[i],
+                i + 1 < lora.n_scalings ? "," : "");
+    fprintf(out, "\n");
+    integers_print("lora seeds:       ", lora.seed, lora.n_seeds, out);
+
+    format_double(lora.alpha[0], text, sizeof text);
+    fprintf(out, "median eval KL over seeds at alpha %s, scaling %s (nats):\n",
+            text, lora.scaling[0]);
+    for (size_t r = 0; r < lora.n_ranks; r++)
+        fprintf(out, "  rank %-10" PRId64 "%.6g\n", lora.rank[r],
+                dl_lora_median_over_seeds(&lora, lora.eval_kl, r, 0, 0));
+    fprintf(out, "  full rank      %.6g (forgetting %.6g)\n",
+            dl_lora_median(lora.full_rank_eval_kl, lora.n_seeds, 1),
+            dl_lora_median(lora.full_rank_forgetting, lora.n_seeds, 1));
+    dl_lora_results_free(&lora);
+    return 0;
+}
+
 int dl_store_print_info(const char *path, FILE *out, dl_error *err)
 {
     dl_store_h5_silence();
@@ -431,9 +491,19 @@ int dl_store_print_info(const char *path, FILE *out, dl_error *err)
                      DL_STORE_FORMAT_VERSION);
         goto done;
     }
-    if (H5Lexists(file_id, "drift", H5P_DEFAULT) <= 0) {
-        dl_error_set(err, "%s is not a driftlab results file: the group "
-                     "/drift is missing", path);
+    htri_t has_drift = H5Lexists(file_id, "drift", H5P_DEFAULT);
+    htri_t has_lora = H5Lexists(file_id, "lora", H5P_DEFAULT);
+    if (has_drift <= 0 && has_lora <= 0) {
+        dl_error_set(err, "%s is not a driftlab results file: it has neither "
+                     "a /drift nor a /lora group", path);
+        goto done;
+    }
+    if (has_drift <= 0) {
+        fprintf(out, "results file:     %s\n", path);
+        if (root_print(file_id, path, out, err) != 0
+            || lora_print(file_id, path, out, err) != 0)
+            goto done;
+        status = 0;
         goto done;
     }
     group = H5Gopen2(file_id, "drift", H5P_DEFAULT);
@@ -461,7 +531,8 @@ int dl_store_print_info(const char *path, FILE *out, dl_error *err)
         || sizes_print(group, path, out, err) != 0
         || settings_print(path, out, err) != 0
         || runs_print(run_done, path, out, err) != 0
-        || datasets_print(group, path, out, err) != 0)
+        || datasets_print(group, path, out, err) != 0
+        || (has_lora > 0 && lora_print(file_id, path, out, err) != 0))
         goto done;
     status = 0;
 

@@ -1,9 +1,9 @@
 /* store_internal.h - private types and helpers shared by the store sources.
  *
  * Only store.c, store_h5.c, store_layout.c, store_resume.c, store_info.c,
- * store_read.c, store_lora.c and store_adapter.c include this header, so
- * HDF5 stays inside the store module. The HDF5 helpers turn HDF5 failures
- * into dl_error messages that name the file and the object
+ * store_read.c, store_lora.c, store_lora_read.c and store_adapter.c include
+ * this header, so HDF5 stays inside the store module. The HDF5 helpers turn
+ * HDF5 failures into dl_error messages that name the file and the object
  * ("results.h5.partial: /drift/tokens: ...") and add the
  * innermost reason from HDF5's error stack, which the store keeps from
  * printing to stderr.
@@ -19,6 +19,7 @@
 #include <hdf5_hl.h>
 
 #include "error.h"
+#include "lora_results.h"
 #include "plan.h"
 #include "store.h"
 
@@ -197,5 +198,12 @@ hid_t dl_store_dataset_access_create(const store_var *v);
 int dl_store_root_attributes_write(hid_t root, const char *file,
                                    const dl_config *cfg, const char *version,
                                    const char *sha256, dl_error *err);
+
+/* ---- the /lora group read back (store_lora_read.c) ---- */
+
+/* Reads the /lora group of the open file into lora (lora_results.h), whose
+ * arrays it then owns; path names the file in messages. Returns 0, or -1
+ * with err naming the dataset and the mismatch, and lora zeroed. */
+int dl_store_lora_read(int64_t file, const char *path, dl_lora_results *lora, dl_error *err);
 
 #endif

@@ -18,8 +18,11 @@
  * - On failure nothing stays allocated or open, and the output struct is
  *   zeroed.
  *
- * Leaves out: the per-world datasets (embedding, projections, prompt), the
- * per-run series of seeds that are not kept, and /lora.
+ * A file may have /drift, /lora or both; /lora is read by
+ * store_lora_read.c.
+ *
+ * Leaves out: the per-world datasets (embedding, projections, prompt) and
+ * the per-run series of seeds that are not kept.
  */
 #include "results.h"
 
@@ -275,7 +278,8 @@ static int whole_read(const reader *r, const char *name, value_kind kind,
 /* ---- the file and its groups ---- */
 
 /* Opens path read-only after checking that it exists, is HDF5 and has
- * format_version 1 and /drift. */
+ * format_version 1 and /drift or /lora. r->drift stays invalid without
+ * /drift. */
 static int reader_open(reader *r, const char *path, dl_error *err)
 {
     r->path = path;
@@ -313,9 +317,13 @@ static int reader_open(reader *r, const char *path, dl_error *err)
                             "driftlab reads version %d only", path,
                             (long long)format, DL_STORE_FORMAT_VERSION);
 
-    if (H5Lexists(r->file, "drift", H5P_DEFAULT) <= 0)
-        return dl_error_set(err, "%s is not a driftlab results file: the "
-                            "group /drift is missing", path);
+    htri_t has_drift = H5Lexists(r->file, "drift", H5P_DEFAULT);
+    htri_t has_lora = H5Lexists(r->file, "lora", H5P_DEFAULT);
+    if (has_drift <= 0 && has_lora <= 0)
+        return dl_error_set(err, "%s is not a driftlab results file: it has "
+                            "neither a /drift nor a /lora group", path);
+    if (has_drift <= 0)
+        return 0;
     r->drift = H5Gopen2(r->file, "drift", H5P_DEFAULT);
     if (r->drift < 0)
         return dl_store_h5_fail(err, path, "/drift",
@@ -586,6 +594,40 @@ static int seeds_read(const reader *r, dl_results *results,
     return status;
 }
 
+/* Takes the figure settings from the [figures] section of the stored
+ * config, for a file without /drift: driftlab writes /figures only beside
+ * /drift. The config was validated when it ran, so a parse failure means
+ * a damaged file. */
+static int figures_from_config(dl_results *results, dl_error *err)
+{
+    char *messages = NULL;
+    size_t size = 0;
+    FILE *diag = open_memstream(&messages, &size);
+    if (diag == NULL)
+        return dl_error_set(err, "%s: out of memory", results->path);
+    dl_config cfg;
+    int parsed = dl_config_parse(results->config_text, results->config_name,
+                                 &cfg, diag);
+    fclose(diag);
+    int status = 0;
+    if (parsed != 0) {
+        size_t length = messages != NULL ? strcspn(messages, "\n") : 0;
+        status = dl_error_set(err, "%s: /figures is missing and the stored "
+                              "config_text does not parse (%.*s), so the "
+                              "figure settings are unknown", results->path,
+                              (int)length, messages != NULL ? messages : "");
+    } else {
+        results->figures.temperature = NAN;
+        results->figures.seed = cfg.n_seeds > 0 ? cfg.seeds[0] : 0;
+        results->figures.png_ppi = cfg.png_ppi;
+        results->figures.strip_steps = 1;
+        results->figures.formats = cfg.formats;
+        dl_config_free(&cfg);
+    }
+    free(messages);
+    return status;
+}
+
 /* Sets *formats to the DL_FORMAT_* bits of text such as "svg,pdf,png". */
 static int formats_parse(const char *text, const char *path,
                          unsigned *formats, dl_error *err)
@@ -617,9 +659,12 @@ static int figures_read(const reader *r, dl_results *results,
                         dl_error *err)
 {
     const char *path = r->path;
-    if (H5Lexists(r->file, "figures", H5P_DEFAULT) <= 0)
+    if (H5Lexists(r->file, "figures", H5P_DEFAULT) <= 0) {
+        if (!results->has_drift)
+            return figures_from_config(results, err);
         return dl_error_set(err, "%s: /figures: the group is missing, so the "
                             "figure settings are unknown", path);
+    }
     hid_t group = H5Gopen2(r->file, "figures", H5P_DEFAULT);
     if (group < 0)
         return dl_store_h5_fail(err, path, "/figures",
@@ -635,8 +680,9 @@ static int figures_read(const reader *r, dl_results *results,
         || attribute_read_double(group, path, "/figures", "png_ppi",
                                  &figures->png_ppi, err) != 0
         || attribute_read_int(group, path, "/figures", "strip_steps", 1,
-                              results->steps, &figures->strip_steps,
-                              err) != 0
+                              results->has_drift ? results->steps
+                                                 : INT32_MAX,
+                              &figures->strip_steps, err) != 0
         || dl_store_read_string_attribute(group, path, "/figures", "formats",
                                           &formats, err) != 0
         || formats_parse(formats, path, &figures->formats, err) != 0)
@@ -836,13 +882,28 @@ static int results_read(const char *path, dl_results *results, bool arrays,
         dl_error_set(err, "%s: out of memory", path);
         goto done;
     }
-    if (root_read(&r, results, err) != 0
-        || model_read(&r, results, err) != 0
-        || axes_find(&r, results, &seed_count, err) != 0
-        || axis_values_read(&r, results, err) != 0
-        || seeds_read(&r, results, seed_count, err) != 0
-        || figures_read(&r, results, err) != 0)
+    results->has_drift = r.drift >= 0;
+    if (root_read(&r, results, err) != 0)
         goto done;
+    if (results->has_drift
+        && (model_read(&r, results, err) != 0
+            || axes_find(&r, results, &seed_count, err) != 0
+            || axis_values_read(&r, results, err) != 0
+            || seeds_read(&r, results, seed_count, err) != 0))
+        goto done;
+    if (figures_read(&r, results, err) != 0)
+        goto done;
+    if (H5Lexists(r.file, "lora", H5P_DEFAULT) > 0) {
+        if (dl_store_lora_read(r.file, path, &results->lora, err) != 0)
+            goto done;
+        results->has_lora = true;
+    }
+    if (!results->has_drift) {
+        if (arrays && config_digest_check(results, err) != 0)
+            goto done;
+        status = 0;
+        goto done;
+    }
 
     results->n_points = 1;
     for (size_t a = 0; a < results->n_axes; a++)
@@ -899,6 +960,7 @@ void dl_results_free(dl_results *results)
     free(results->half_life_of_median);
     free(results->final_lock_in);
     free(results->half_life);
+    dl_lora_results_free(&results->lora);
     memset(results, 0, sizeof *results);
 }
 
@@ -1012,12 +1074,21 @@ int dl_results_load_run(const dl_results *results, size_t point,
                             kept_index, results->n_kept,
                             results->keep_attention);
 
+    if (!results->has_drift)
+        return dl_error_set(err, "%s: the file has no /drift group, so it has "
+                            "no drift runs", results->path);
+
     reader r = {results->path, H5I_INVALID_HID, H5I_INVALID_HID};
     int status = -1;
     if (run_alloc(results, run, err) != 0
         || reader_open(&r, results->path, err) != 0
         || same_file_check(&r, results, err) != 0)
         goto done;
+    if (r.drift < 0) {
+        dl_error_set(err, "%s: the group /drift is missing; load the file "
+                     "again", r.path);
+        goto done;
+    }
 
     /* the block [axis indices..., kept_index, whole rest] of each dataset;
      * kept seed i is seed index i */

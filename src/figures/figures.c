@@ -34,6 +34,15 @@ static const char *const figure_names[DL_FIGURE_COUNT] = {
     [DL_FIGURE_ATTENTION_ENTROPY] = "attention-entropy",
     [DL_FIGURE_LOCK_IN] = "lock-in",
     [DL_FIGURE_PROMPT_ATTENTION_MAP] = "prompt-attention-map",
+    [DL_FIGURE_LORA_SHAPE] = "lora-shape",
+    [DL_FIGURE_LORA_PROBE] = "lora-probe",
+    [DL_FIGURE_LORA_KL_MAP] = "lora-kl-map",
+    [DL_FIGURE_LORA_KL_RANK] = "lora-kl-rank",
+    [DL_FIGURE_LORA_PARAMS] = "lora-params",
+    [DL_FIGURE_LORA_SPECTRA] = "lora-spectra",
+    [DL_FIGURE_LORA_PHI] = "lora-phi",
+    [DL_FIGURE_LORA_FIT_FORGETTING] = "lora-fit-forgetting",
+    [DL_FIGURE_LORA_LOSS] = "lora-loss",
 };
 
 const char *dl_figure_name(dl_figure_id id)
@@ -368,6 +377,10 @@ int dl_figure_build(dl_figure_id id, const dl_results *results,
     memset(out, 0, sizeof *out);
     if (dl_figure_needs_run(id) && (run == NULL || choice == NULL))
         return dl_error_set(err, "figure %s needs a run's attention rows", dl_figure_name(id));
+    if (dl_figure_is_lora(id) && !results->has_lora)
+        return dl_error_set(err, "figure %s needs a /lora group", dl_figure_name(id));
+    if (!dl_figure_is_lora(id) && !results->has_drift)
+        return dl_error_set(err, "figure %s needs a /drift group", dl_figure_name(id));
 
     switch (id) {
     case DL_FIGURE_TOKEN_STRIP:
@@ -382,6 +395,24 @@ int dl_figure_build(dl_figure_id id, const dl_results *results,
         return dl_figure_lock_in(results, theme, out, err);
     case DL_FIGURE_PROMPT_ATTENTION_MAP:
         return dl_figure_prompt_attention_map(results, theme, out, err);
+    case DL_FIGURE_LORA_SHAPE:
+        return dl_figure_lora_shape(results, theme, out, err);
+    case DL_FIGURE_LORA_PROBE:
+        return dl_figure_lora_probe(results, theme, out, err);
+    case DL_FIGURE_LORA_KL_MAP:
+        return dl_figure_lora_kl_map(results, theme, out, err);
+    case DL_FIGURE_LORA_KL_RANK:
+        return dl_figure_lora_kl_rank(results, theme, out, err);
+    case DL_FIGURE_LORA_PARAMS:
+        return dl_figure_lora_params(results, theme, out, err);
+    case DL_FIGURE_LORA_SPECTRA:
+        return dl_figure_lora_spectra(results, theme, out, err);
+    case DL_FIGURE_LORA_PHI:
+        return dl_figure_lora_phi(results, theme, out, err);
+    case DL_FIGURE_LORA_FIT_FORGETTING:
+        return dl_figure_lora_fit_forgetting(results, theme, out, err);
+    case DL_FIGURE_LORA_LOSS:
+        return dl_figure_lora_loss(results, theme, out, err);
     case DL_FIGURE_COUNT:
         break;
     }

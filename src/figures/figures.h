@@ -1,4 +1,5 @@
-/* figures.h - the drift figures, each built as a plot_figure from results.
+/* figures.h - the drift and LoRA figures, each built as a plot_figure
+ * from results.
  *
  * Every builder reads only the dl_results a results file was loaded into
  * (and, for the single-run figures, one dl_results_run), so figures can be
@@ -16,6 +17,12 @@
  *
  * Units: attention quantities (prompt attention, attention weights) are
  * drawn in percent; entropy and lock-in are shares in [0, 1].
+ *
+ * The LoRA figures (ids from DL_FIGURE_LORA_SHAPE on, stems "lora-...")
+ * read results->lora. Statistics over seeds are medians and the 10th and
+ * 90th percentiles, interpolated as numpy.percentile does. Where a figure
+ * shows one value of an axis (rank, alpha, scaling, seed), it takes the
+ * first value in file order unless its file header says otherwise.
  *
  * Every caption is plain UTF-8 text (no markup): one or more sentences
  * that say what the figure shows, the number of seeds behind each
@@ -38,6 +45,15 @@ typedef enum {
     DL_FIGURE_ATTENTION_ENTROPY,
     DL_FIGURE_LOCK_IN,
     DL_FIGURE_PROMPT_ATTENTION_MAP,
+    DL_FIGURE_LORA_SHAPE,
+    DL_FIGURE_LORA_PROBE,
+    DL_FIGURE_LORA_KL_MAP,
+    DL_FIGURE_LORA_KL_RANK,
+    DL_FIGURE_LORA_PARAMS,
+    DL_FIGURE_LORA_SPECTRA,
+    DL_FIGURE_LORA_PHI,
+    DL_FIGURE_LORA_FIT_FORGETTING,
+    DL_FIGURE_LORA_LOSS,
     DL_FIGURE_COUNT
 } dl_figure_id;
 
@@ -60,6 +76,14 @@ const char *dl_figure_name(dl_figure_id id);
 
 /* True for the figures that need the attention rows of one kept run. */
 bool dl_figure_needs_run(dl_figure_id id);
+
+/* True for the figures drawn from /lora, false for those from /drift. */
+bool dl_figure_is_lora(dl_figure_id id);
+
+/* Returns why LoRA figure id cannot be drawn from results (plain text,
+ * static), or NULL when it can. Examples are a dataset that an older file
+ * does not contain, or one rank where the figure compares two. */
+const char *dl_figure_lora_skip_reason(dl_figure_id id, const dl_results *results);
 
 /* Finds the run of the single-run figures: the temperature equal to
  * results->figures.temperature (exactly, or within a relative 1e-9, as
@@ -100,5 +124,26 @@ int dl_figure_lock_in(const dl_results *results, const plot_theme *theme, dl_fig
                       dl_error *err);
 int dl_figure_prompt_attention_map(const dl_results *results, const plot_theme *theme,
                                    dl_figure *out, dl_error *err);
+
+/* The LoRA builders; results->has_lora must be true and
+ * dl_figure_lora_skip_reason NULL. */
+int dl_figure_lora_shape(const dl_results *results, const plot_theme *theme, dl_figure *out,
+                         dl_error *err);
+int dl_figure_lora_probe(const dl_results *results, const plot_theme *theme, dl_figure *out,
+                         dl_error *err);
+int dl_figure_lora_kl_map(const dl_results *results, const plot_theme *theme, dl_figure *out,
+                          dl_error *err);
+int dl_figure_lora_kl_rank(const dl_results *results, const plot_theme *theme, dl_figure *out,
+                           dl_error *err);
+int dl_figure_lora_params(const dl_results *results, const plot_theme *theme, dl_figure *out,
+                          dl_error *err);
+int dl_figure_lora_spectra(const dl_results *results, const plot_theme *theme, dl_figure *out,
+                           dl_error *err);
+int dl_figure_lora_phi(const dl_results *results, const plot_theme *theme, dl_figure *out,
+                       dl_error *err);
+int dl_figure_lora_fit_forgetting(const dl_results *results, const plot_theme *theme,
+                                  dl_figure *out, dl_error *err);
+int dl_figure_lora_loss(const dl_results *results, const plot_theme *theme, dl_figure *out,
+                        dl_error *err);
 
 #endif

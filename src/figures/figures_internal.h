@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "figures.h"
+#include "lora_results.h"
 
 /* More lines than this turn the legend of the line figures into a colour
  * bar, because a legend of many similar viridis shades cannot be read. */
@@ -113,5 +114,57 @@ int fig_add_band_key(plot_panel *panel, const plot_theme *theme, const char *lab
 /* Stores figure and the caption in text into out, or frees both and
  * returns -1 with err set when the caption ran out of memory. */
 int fig_finish(plot_figure *figure, fig_text *text, dl_figure *out, dl_error *err);
+
+/* ---- LoRA figures (lora_common.c) ---- */
+
+/* Smallest value drawn on the log axes of the LoRA figures, nats or a
+ * share. A full-rank fit reaches an eval KL near 1e-16 and a rounding
+ * error can make a KL a few 1e-17 below 0, so smaller values are drawn
+ * at this floor and the caption says so. */
+#define FIG_LORA_LOG_FLOOR 1e-16
+
+/* Writes the indices of lora's ranks in ascending order of rank into
+ * order[n_ranks], ties in file order. */
+void fig_lora_rank_order(const dl_lora_results *lora, size_t *order);
+
+/* Writes the indices of lora's alphas in ascending order into
+ * order[n_alphas]. */
+void fig_lora_alpha_order(const dl_lora_results *lora, size_t *order);
+
+/* Appends a sentence that names the fixed value of each axis given by
+ * index (rank, alpha, scaling, seed), and for each whether it is the
+ * only value or which of how many. An index of -1 leaves that axis out,
+ * for an axis the figure shows. */
+void fig_lora_append_fixed(fig_text *text, const dl_lora_results *lora, long rank, long alpha,
+                           long scaling, long seed);
+
+/* Appends the note that alpha = 0 was passed over, when it was. */
+void fig_lora_append_alpha_note(fig_text *text, const dl_lora_results *lora, size_t alpha);
+
+/* Writes alpha for a label with dl_sweep_values_format. Returns buffer. */
+const char *fig_lora_alpha_text(double alpha, char *buffer, size_t size);
+
+/* True when the rank axis is a category axis: the largest rank is at
+ * least 8 times the smallest, so a linear axis would crowd the small
+ * ranks. */
+bool fig_lora_rank_categorical(const dl_lora_results *lora);
+
+/* Returns the x of the rank at ascending position i (order from
+ * fig_lora_rank_order): i on a category axis, else the rank itself. */
+double fig_lora_rank_x(const dl_lora_results *lora, const size_t *order, size_t i);
+
+/* Sets the x axis of a panel against rank: one category per rank in
+ * ascending order (fig_lora_rank_categorical), else linear with integer
+ * ticks and limits that keep the end markers inside. */
+int fig_lora_rank_axis(plot_panel *panel, const dl_lora_results *lora, const size_t *order,
+                       dl_error *err);
+
+/* Returns value, or FIG_LORA_LOG_FLOOR when value is below it; counts
+ * the values raised in *raised. NaN stays NaN. */
+double fig_lora_floor(double value, size_t *raised);
+
+/* Returns the colour of the rank at ascending position i of n: viridis
+ * spread over [0, 0.85] as the temperature lines are. */
+plot_rgb fig_lora_rank_color(size_t i, size_t n);
 
 #endif
