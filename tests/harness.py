@@ -3,7 +3,11 @@
 Each test script defines functions named test_*; run_tests() calls them in
 file order with a Context (paths to the driftlab binary, the shipped
 configs and a scratch folder of the test's own), prints one line per test
-and a closing "N passed, M failed" line, and exits non-zero on any failure.
+and a closing "N passed, M failed, K skipped" line, and exits non-zero on
+any failure. A test that raises Skip is reported with its reason and does
+not fail the script. When tests were skipped and none failed, the exit
+status is SKIP_STATUS, which CTest shows as a skipped test where the test
+sets SKIP_RETURN_CODE to it.
 """
 import argparse
 import inspect
@@ -12,6 +16,13 @@ import shutil
 import subprocess
 import sys
 import traceback
+
+
+SKIP_STATUS = 77
+
+
+class Skip(Exception):
+    """Exception a test raises when it cannot pass yet, with the reason as its message."""
 
 
 class Context:
@@ -60,16 +71,21 @@ def run_tests(module_globals):
 
     tests = [(name, f) for name, f in module_globals.items()
              if name.startswith("test_") and inspect.isfunction(f)]
-    passed = failed = 0
+    passed = failed = skipped = 0
     for name, function in tests:
         try:
             function(context)
-        except Exception:  # any exception is a failed test, reported in full
+        except Skip as reason:
+            skipped += 1
+            print(f"skip {name}: {reason}")
+        except Exception:  # any other exception is a failed test, reported in full
             failed += 1
             print(f"FAIL {name}")
             traceback.print_exc(file=sys.stdout)
         else:
             passed += 1
             print(f"ok   {name}")
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed or not tests else 0)
+    print(f"{passed} passed, {failed} failed, {skipped} skipped")
+    if failed or not tests:
+        sys.exit(1)
+    sys.exit(SKIP_STATUS if skipped else 0)
