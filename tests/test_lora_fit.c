@@ -197,6 +197,40 @@ static void fit_is_identical_on_any_thread(void **state)
     dl_lora_task_free(&task);
 }
 
+/* With task_scale = 0 the teacher is the base, so every fit starts at its
+ * optimum. The teacher's softmax and the training softmax must be the same
+ * formula: a gradient of 1e-17 instead of 0 becomes an Adam step of
+ * lr g / epsilon, and the fits drift away from the teacher. */
+static void fit_at_its_optimum_stays_there(void **state)
+{
+    (void)state;
+    dl_lora_task_params p = dl_lora_task_params_default();
+    p.task_scale = 0.0;
+    dl_lora_task task;
+    dl_error err = {{0}};
+    if (dl_lora_task_make(&task, &p, 42, 1, &err) != 0)
+        fail_msg("task failed: %s", err.message);
+    dl_lora_train_params train = dl_lora_train_params_default();
+    train.steps = 30;
+
+    dl_lora_full_result full;
+    if (dl_lora_fit_full(&full, &task, &train, &err) != 0)
+        fail_msg("full-rank fit failed: %s", err.message);
+    for (size_t i = 0; i < 64 * 32; i++)
+        assert_true(full.delta[i] == 0.0);
+    assert_true(full.metrics.eval_kl == 0.0);
+    assert_true(full.metrics.forgetting == 0.0);
+    dl_lora_full_result_free(&full);
+
+    dl_lora_fit_result result;
+    fit(&result, &task, 4, 8.0, DL_LORA_INIT_KAIMING, &train);
+    for (size_t i = 0; i < 64 * 4; i++)
+        assert_true(result.adapter.b[i] == 0.0);
+    assert_true(result.metrics.eval_kl == 0.0);
+    dl_lora_fit_result_free(&result);
+    dl_lora_task_free(&task);
+}
+
 static void invalid_rank_fails_before_training(void **state)
 {
     (void)state;
@@ -222,6 +256,7 @@ int main(void)
         cmocka_unit_test(svd_start_fit_begins_at_base_loss),
         cmocka_unit_test(probe_distributions_sum_to_one),
         cmocka_unit_test(fit_is_identical_on_any_thread),
+        cmocka_unit_test(fit_at_its_optimum_stays_there),
         cmocka_unit_test(invalid_rank_fails_before_training),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

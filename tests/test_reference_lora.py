@@ -59,6 +59,13 @@ def test_svd_adam_minibatch(context):
     assert_matches(context, "lora-svd-minibatch")
 
 
+def test_teacher_equal_to_base_stays_put(context):
+    """task_scale = 0: every fit starts at its optimum. The teacher's
+    softmax and the training softmax are one formula, so the gradient is
+    exactly 0 and nothing moves, as in the reference."""
+    assert_matches(context, "lora-teacher-is-base")
+
+
 def test_lora_beside_drift(context):
     assert_matches(context, "lora-with-drift")
 

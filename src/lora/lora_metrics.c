@@ -9,8 +9,7 @@
 #include "kernels.h"
 #include "lora_linalg.h"
 
-/* Returns log sum exp z over n entries, shifted by the maximum. */
-static double log_sum_exp(const double *z, size_t n)
+double dl_lora_log_sum_exp(const double *z, size_t n)
 {
     double max = z[0];
     for (size_t j = 1; j < n; j++)
@@ -29,8 +28,8 @@ double dl_lora_kl_mean(const double *p_logits, const double *q_logits,
     for (size_t i = 0; i < rows; i++) {
         const double *zp = p_logits + i * cols;
         const double *zq = q_logits + i * cols;
-        double lse_p = log_sum_exp(zp, cols);
-        double lse_q = log_sum_exp(zq, cols);
+        double lse_p = dl_lora_log_sum_exp(zp, cols);
+        double lse_q = dl_lora_log_sum_exp(zq, cols);
 
         double row = 0.0;
         for (size_t j = 0; j < cols; j++) {
@@ -231,9 +230,13 @@ int dl_lora_softmax_rows(double *probs, const double *logits, size_t rows,
                          size_t cols, dl_error *err)
 {
     for (size_t i = 0; i < rows; i++) {
-        if (dl_softmax(probs + i * cols, logits + i * cols, cols, 1.0) != 0)
+        const double *z = logits + i * cols;
+        double lse = dl_lora_log_sum_exp(z, cols);
+        if (!isfinite(lse))
             return dl_error_set(err, "softmax of row %zu failed: a logit is NaN "
                                 "or +infinity", i);
+        for (size_t j = 0; j < cols; j++)
+            probs[i * cols + j] = exp(z[j] - lse);
     }
     return 0;
 }

@@ -73,9 +73,15 @@ int dl_lora_subspace_similarity(double *phi, const double *a1, size_t rank1,
                                 const double *a2, size_t rank2, size_t cols,
                                 dl_error *err);
 
+/* Returns log sum_j exp z_j over n >= 1 entries as max + log sum
+ * exp(z_j - max), the one form every LoRA softmax and loss uses. */
+double dl_lora_log_sum_exp(const double *z, size_t n);
+
 /* Writes softmax(logits [rows][cols]) row by row into probs, which may be
- * logits itself. Returns 0, or -1 with err set when a row has a logit that
- * is NaN or +infinity. */
+ * logits itself, as exp(z_j - lse) with lse from dl_lora_log_sum_exp. The
+ * training loss computes its softmax the same way, so equal logits give
+ * bitwise equal probabilities and a gradient of exactly 0. Returns 0, or
+ * -1 with err set when a row has a logit that is NaN or +infinity. */
 int dl_lora_softmax_rows(double *probs, const double *logits, size_t rows,
                          size_t cols, dl_error *err);
 

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernels.h"
 #include "lora_linalg.h"
+#include "lora_metrics.h"
 #include "lora_stream.h"
 #include "stream.h"
 
@@ -70,12 +70,14 @@ static int dataset_outputs(dl_lora_dataset *d, const dl_lora_task *task,
                        input_dim, output_dim, err) != 0)
         return -1;
 
-    for (size_t i = 0; i < d->rows; i++) {
-        if (dl_softmax(d->teacher_probs + i * output_dim,
-                       d->teacher_logits + i * output_dim, output_dim, 1.0) != 0)
-            return dl_error_set(err, "%s row %zu: the teacher logits are not "
-                                "finite; lower task_scale or task_noise", name, i);
-    }
+    /* the softmax of training, so that a fit whose logits equal the
+     * teacher's gets a gradient of exactly 0 */
+    dl_error softmax_error;
+    if (dl_lora_softmax_rows(d->teacher_probs, d->teacher_logits, d->rows,
+                             output_dim, &softmax_error) != 0)
+        return dl_error_set(err, "%s: the teacher logits are not finite (%s); "
+                            "lower task_scale or task_noise", name,
+                            softmax_error.message);
     return 0;
 }
 

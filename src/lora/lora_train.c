@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "lora_linalg.h"
+#include "lora_metrics.h"
 
 /* ---- loss curve ---- */
 
@@ -120,14 +121,7 @@ double dl_lora_cross_entropy(double *probs, const double *logits,
         const double *p = teacher_probs + i * cols;
         double *q = probs + i * cols;
 
-        double max = z[0];
-        for (size_t j = 1; j < cols; j++)
-            if (z[j] > max)
-                max = z[j];
-        double sum = 0.0;
-        for (size_t j = 0; j < cols; j++)
-            sum += exp(z[j] - max);
-        double lse = max + log(sum);
+        double lse = dl_lora_log_sum_exp(z, cols);
 
         /* the row's loss before q overwrites z when probs is logits */
         double row = 0.0;
