@@ -136,6 +136,40 @@ static void amplification_of_one_entry_update(void **state)
                         "between 1 and min(D, N) = 3");
 }
 
+/* A rank-1 update measured at rank 2: its second singular value is
+ * rounding, so its singular vectors are arbitrary. The factor must be the
+ * rank-1 value sigma / |a^T W b| for U = sigma a b^T, whatever the SVD
+ * returns for the second pair. */
+static void amplification_ignores_rounding_directions(void **state)
+{
+    (void)state;
+    double w[5 * 4], a[5], b[4], update[5 * 4];
+    fill_normals(w, 20, "amplification base");
+    fill_normals(a, 5, "amplification left");
+    fill_normals(b, 4, "amplification right");
+    double norm_a = 0, norm_b = 0;
+    for (int i = 0; i < 5; i++)
+        norm_a += a[i] * a[i];
+    for (int j = 0; j < 4; j++)
+        norm_b += b[j] * b[j];
+    norm_a = sqrt(norm_a);
+    norm_b = sqrt(norm_b);
+    double projected = 0;
+    for (int i = 0; i < 5; i++)
+        for (int j = 0; j < 4; j++) {
+            update[i * 4 + j] = 3.0 * a[i] * b[j];
+            projected += a[i] / norm_a * w[i * 4 + j] * b[j] / norm_b;
+        }
+    double expected = 3.0 * norm_a * norm_b / fabs(projected);
+
+    double factor;
+    dl_error err = {{0}};
+    assert_int_equal(dl_lora_amplification(&factor, update, w, 5, 4, 2, &err), 0);
+    assert_near(factor, expected, 1e-12 * expected);
+    assert_int_equal(dl_lora_amplification(&factor, update, w, 5, 4, 4, &err), 0);
+    assert_near(factor, expected, 1e-12 * expected);
+}
+
 /* ---- subspace similarity ---- */
 
 enum { PHI_RANK = 8, PHI_COLS = 64 };
@@ -240,6 +274,7 @@ int main(void)
         cmocka_unit_test(eckart_young_error_keeps_the_tail),
         cmocka_unit_test(effective_rank_counts_equal_values),
         cmocka_unit_test(amplification_of_one_entry_update),
+        cmocka_unit_test(amplification_ignores_rounding_directions),
         cmocka_unit_test(similarity_of_factor_with_itself_is_one),
         cmocka_unit_test(similarity_of_independent_factors_is_max_over_n),
         cmocka_unit_test(similarity_sees_contained_subspace),

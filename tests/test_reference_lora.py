@@ -66,6 +66,14 @@ def test_teacher_equal_to_base_stays_put(context):
     assert_matches(context, "lora-teacher-is-base")
 
 
+def test_rank_deficient_update_amplification(context):
+    """One training row makes the rank-2 update rank 1, with a second
+    singular value of rounding size. The amplification keeps only the
+    singular pairs above max(D, N) eps sigma_0, so it does not depend on
+    which arbitrary vectors the SVD returns for the second one."""
+    assert_matches(context, "lora-rank-deficient")
+
+
 def test_lora_beside_drift(context):
     assert_matches(context, "lora-with-drift")
 

@@ -2,6 +2,7 @@
  * rank, amplification and subspace similarity; see lora_metrics.h. */
 #include "lora_metrics.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,21 +129,30 @@ int dl_lora_amplification(double *factor, const double *update, const double *w,
     if (dl_linalg_svd(sigma, u, vt, copy, rows, cols, err) != 0)
         goto done;
 
-    /* w V_r: the first rank rows of vt are V_r^T, so w_v = w (vt_r)^T */
+    /* Singular vectors of singular values at rounding level are arbitrary,
+     * so only the numerical rank counts, as numpy.linalg.matrix_rank
+     * defines it; norm > 0 makes sigma[0] > 0, so used >= 1. */
+    double largest = rows > cols ? (double)rows : (double)cols;
+    double threshold = sigma[0] * largest * DBL_EPSILON;
+    size_t used = 0;
+    while (used < rank && sigma[used] > threshold)
+        used++;
+
+    /* w V_r: the first used rows of vt are V_r^T, so w_v = w (vt_r)^T */
     if (dl_linalg_gemm(w_v, w, DL_LINALG_NO_TRANSPOSE, vt, DL_LINALG_TRANSPOSE,
-                       rows, rank, cols, 1.0, 0.0, err) != 0)
+                       rows, used, cols, 1.0, 0.0, err) != 0)
         goto done;
 
-    /* U_r^T (w V_r): the first rank columns of u, whose row stride is k */
-    for (size_t a = 0; a < rank; a++)
-        for (size_t b = 0; b < rank; b++) {
+    /* U_r^T (w V_r): the first used columns of u, whose row stride is k */
+    for (size_t a = 0; a < used; a++)
+        for (size_t b = 0; b < used; b++) {
             double sum = 0.0;
             for (size_t i = 0; i < rows; i++)
-                sum += u[i * k + a] * w_v[i * rank + b];
-            projected[a * rank + b] = sum;
+                sum += u[i * k + a] * w_v[i * used + b];
+            projected[a * used + b] = sum;
         }
 
-    *factor = norm / dl_linalg_frobenius(projected, rank * rank);
+    *factor = norm / dl_linalg_frobenius(projected, used * used);
     status = 0;
 
 done:

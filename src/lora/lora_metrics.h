@@ -9,7 +9,8 @@
  *   effective rank (Roy and Vetterli 2007): exp(H(p)) with
  *             p_i = sigma_i / sum sigma, H in nats;
  *   amplification (Hu et al. 2021): ||dW||_F / ||U^T W V||_F with U, V the
- *             top-r left and right singular vectors of the update dW;
+ *             top-r left and right singular vectors of the update dW, of
+ *             those whose singular value is above max(D, N) eps sigma_0;
  *   subspace similarity (Hu et al. 2021): phi(i, j) = ||V_i^T W_j||_F^2 /
  *             min(i, j), V_i the top-i right-singular vectors of one A and
  *             W_j the top-j of another, so phi is 1 when one subspace
