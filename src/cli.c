@@ -331,14 +331,14 @@ static int print_lora_key_numbers(const char *path, dl_error *err)
     printf("LoRA at alpha %g, scaling %s, median over %zu %s; D N = %d\n",
            lora->alpha[alpha], lora->scaling[0], lora->n_seeds,
            plural(lora->n_seeds, "seed", "seeds"), lora->D * lora->N);
-    printf("%10s %12s %16s %16s\n", "rank", "parameters", "eval KL (nats)",
-           "forgetting");
+    printf("%10s %12s %16s %18s\n", "rank", "parameters", "eval KL (nats)",
+           "forgetting (nats)");
     for (size_t r = 0; r < lora->n_ranks; r++)
-        printf("%10lld %12lld %16.3g %16.3g\n", (long long)lora->rank[r],
+        printf("%10lld %12lld %16.3g %18.3g\n", (long long)lora->rank[r],
                (long long)lora->rank[r] * (lora->D + lora->N),
                dl_lora_median_over_seeds(lora, lora->eval_kl, r, alpha, 0),
                dl_lora_median_over_seeds(lora, lora->forgetting, r, alpha, 0));
-    printf("%10s %12d %16.3g %16.3g\n", "full", lora->D * lora->N,
+    printf("%10s %12d %16.3g %18.3g\n", "full", lora->D * lora->N,
            dl_lora_median(lora->full_rank_eval_kl, lora->n_seeds, 1),
            dl_lora_median(lora->full_rank_forgetting, lora->n_seeds, 1));
     dl_results_free(&results);
