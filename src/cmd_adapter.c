@@ -379,24 +379,35 @@ static void log_combination(const char *verb, const char *output,
     dl_log_info("%s %s: %s", verb, output, text);
 }
 
+/* Parses a merge or stack request of at least min_names adapters, checks
+ * its output and loads its adapters. Returns DL_EXIT_OK with *done false
+ * when the command goes on; otherwise (help shown, or an error) both are
+ * freed and the status is the command's exit status. */
+static int request_load(int argc, char **argv, size_t min_names,
+                        adapter_request *request, loaded_adapters *loaded, bool *done)
+{
+    int status = request_parse(argc, argv, 1, min_names, request, done);
+    if (status != DL_EXIT_OK || *done) {
+        request_free(request);
+        return status;
+    }
+    status = output_check(request);
+    if (status == DL_EXIT_OK
+        && loaded_read(loaded, request->results, request->names, request->count) != 0)
+        status = DL_EXIT_USAGE;
+    if (status != DL_EXIT_OK)
+        request_free(request);
+    return status;
+}
+
 static int command_merge(int argc, char **argv)
 {
     adapter_request request;
-    bool done;
-    int status = request_parse(argc, argv, 1, 1, &request, &done);
-    if (status != DL_EXIT_OK || done) {
-        request_free(&request);
-        return status;
-    }
-    status = output_check(&request);
     loaded_adapters loaded = {0};
-    if (status == DL_EXIT_OK
-        && loaded_read(&loaded, request.results, request.names, request.count) != 0)
-        status = DL_EXIT_USAGE;
-    if (status != DL_EXIT_OK) {
-        request_free(&request);
+    bool done;
+    int status = request_load(argc, argv, 1, &request, &loaded, &done);
+    if (status != DL_EXIT_OK || done)
         return status;
-    }
 
     size_t rows, cols;
     const double *w = dl_adapter_file_base(loaded.file, &rows, &cols);
@@ -558,21 +569,11 @@ static void *reversed_copy(const void *values, size_t count, size_t size)
 static int command_stack(int argc, char **argv)
 {
     adapter_request request;
-    bool done;
-    int status = request_parse(argc, argv, 1, 2, &request, &done);
-    if (status != DL_EXIT_OK || done) {
-        request_free(&request);
-        return status;
-    }
-    status = output_check(&request);
     loaded_adapters loaded = {0};
-    if (status == DL_EXIT_OK
-        && loaded_read(&loaded, request.results, request.names, request.count) != 0)
-        status = DL_EXIT_USAGE;
-    if (status != DL_EXIT_OK) {
-        request_free(&request);
+    bool done;
+    int status = request_load(argc, argv, 2, &request, &loaded, &done);
+    if (status != DL_EXIT_OK || done)
         return status;
-    }
 
     size_t rows, cols;
     const double *w = dl_adapter_file_base(loaded.file, &rows, &cols);
