@@ -160,45 +160,19 @@ done:
     return status;
 }
 
-/* Reads the scalar floating-point attribute name of object as a double. */
+/* Reads the scalar numeric attribute name of object as a double, which
+ * must be finite. */
 static int double_attribute_read(hid_t object, const char *file,
                                  const char *object_name, const char *name,
                                  double *value, dl_error *err)
 {
-    htri_t exists = H5Aexists(object, name);
-    if (exists < 0)
-        return dl_store_h5_fail(err, file, object_name,
-                                "looking up attribute %s failed", name);
-    if (exists == 0)
-        return dl_error_set(err, "%s: %s: attribute %s is missing", file,
-                            object_name, name);
-
-    hid_t attribute = H5Aopen(object, name, H5P_DEFAULT);
-    if (attribute < 0)
-        return dl_store_h5_fail(err, file, object_name,
-                                "opening attribute %s failed", name);
-    hid_t type = H5Aget_type(attribute);
-    hid_t space = H5Aget_space(attribute);
-    int status = 0;
-    if (type < 0 || space < 0)
-        status = dl_store_h5_fail(err, file, object_name,
-                                  "reading the type of attribute %s failed", name);
-    else if (H5Tget_class(type) != H5T_FLOAT
-             || H5Sget_simple_extent_npoints(space) != 1)
-        status = dl_error_set(err, "%s: %s: attribute %s is not a floating-point "
-                              "number", file, object_name, name);
-    else if (H5Aread(attribute, H5T_NATIVE_DOUBLE, value) < 0)
-        status = dl_store_h5_fail(err, file, object_name,
-                                  "reading attribute %s failed", name);
-    else if (!isfinite(*value))
-        status = dl_error_set(err, "%s: %s: attribute %s is %g: it must be finite",
-                              file, object_name, name, *value);
-    if (type >= 0)
-        H5Tclose(type);
-    if (space >= 0)
-        H5Sclose(space);
-    H5Aclose(attribute);
-    return status;
+    if (dl_store_read_double_attribute(object, file, object_name, name, value,
+                                       err) != 0)
+        return -1;
+    if (!isfinite(*value))
+        return dl_error_set(err, "%s: %s: attribute %s is %g: it must be finite",
+                            file, object_name, name, *value);
+    return 0;
 }
 
 /* ---- opening a results file ---- */

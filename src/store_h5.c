@@ -259,6 +259,47 @@ static int attribute_read_integer(hid_t object, const char *file,
     return status;
 }
 
+int dl_store_read_double_attribute(hid_t object, const char *file,
+                                   const char *object_name, const char *name,
+                                   double *value, dl_error *err)
+{
+    htri_t exists = H5Aexists(object, name);
+    if (exists < 0)
+        return dl_store_h5_fail(err, file, object_name,
+                                "looking up attribute %s failed", name);
+    if (exists == 0)
+        return dl_error_set(err, "%s: %s: attribute %s is missing", file,
+                            object_name, name);
+
+    hid_t attribute = H5Aopen(object, name, H5P_DEFAULT);
+    if (attribute < 0)
+        return dl_store_h5_fail(err, file, object_name,
+                                "opening attribute %s failed", name);
+    hid_t type = H5Aget_type(attribute);
+    hid_t space = H5Aget_space(attribute);
+    int status = 0;
+
+    H5T_class_t type_class = type >= 0 ? H5Tget_class(type) : H5T_NO_CLASS;
+    if (type < 0 || space < 0)
+        status = dl_store_h5_fail(err, file, object_name,
+                                  "reading the type of attribute %s failed",
+                                  name);
+    else if ((type_class != H5T_INTEGER && type_class != H5T_FLOAT)
+             || H5Sget_simple_extent_npoints(space) != 1)
+        status = dl_error_set(err, "%s: %s: attribute %s is not a single "
+                              "number", file, object_name, name);
+    else if (H5Aread(attribute, H5T_NATIVE_DOUBLE, value) < 0)
+        status = dl_store_h5_fail(err, file, object_name,
+                                  "reading attribute %s failed", name);
+
+    if (space >= 0)
+        H5Sclose(space);
+    if (type >= 0)
+        H5Tclose(type);
+    H5Aclose(attribute);
+    return status;
+}
+
 int dl_store_read_int64_attribute(hid_t object, const char *file,
                                   const char *object_name, const char *name,
                                   int64_t *value, dl_error *err)

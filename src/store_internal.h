@@ -147,6 +147,13 @@ int dl_store_read_int64_attribute(hid_t object, const char *file,
                                   const char *object_name, const char *name,
                                   int64_t *value, dl_error *err);
 
+/* Reads the scalar integer or floating-point attribute name of object,
+ * converted to double. Fails with err when it is missing or not a single
+ * number. */
+int dl_store_read_double_attribute(hid_t object, const char *file,
+                                   const char *object_name, const char *name,
+                                   double *value, dl_error *err);
+
 /* Like dl_store_read_int64_attribute, converted to uint64. */
 int dl_store_read_uint64_attribute(hid_t object, const char *file,
                                    const char *object_name, const char *name,

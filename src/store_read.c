@@ -88,48 +88,6 @@ static void shape_text(int rank, const hsize_t *dims, char *text,
 
 /* ---- attributes ---- */
 
-/* Reads a scalar integer or float attribute converted to double. */
-static int attribute_read_double(hid_t object, const char *file,
-                                 const char *object_name, const char *name,
-                                 double *value, dl_error *err)
-{
-    htri_t exists = H5Aexists(object, name);
-    if (exists < 0)
-        return dl_store_h5_fail(err, file, object_name,
-                                "looking up attribute %s failed", name);
-    if (exists == 0)
-        return dl_error_set(err, "%s: %s: attribute %s is missing", file,
-                            object_name, name);
-
-    hid_t attribute = H5Aopen(object, name, H5P_DEFAULT);
-    if (attribute < 0)
-        return dl_store_h5_fail(err, file, object_name,
-                                "opening attribute %s failed", name);
-    hid_t type = H5Aget_type(attribute);
-    hid_t space = H5Aget_space(attribute);
-    int status = 0;
-
-    H5T_class_t type_class = type >= 0 ? H5Tget_class(type) : H5T_NO_CLASS;
-    if (type < 0 || space < 0)
-        status = dl_store_h5_fail(err, file, object_name,
-                                  "reading the type of attribute %s failed",
-                                  name);
-    else if ((type_class != H5T_INTEGER && type_class != H5T_FLOAT)
-             || H5Sget_simple_extent_npoints(space) != 1)
-        status = dl_error_set(err, "%s: %s: attribute %s is not a single "
-                              "number", file, object_name, name);
-    else if (H5Aread(attribute, H5T_NATIVE_DOUBLE, value) < 0)
-        status = dl_store_h5_fail(err, file, object_name,
-                                  "reading attribute %s failed", name);
-
-    if (space >= 0)
-        H5Sclose(space);
-    if (type >= 0)
-        H5Tclose(type);
-    H5Aclose(attribute);
-    return status;
-}
-
 /* Reads an integer attribute that must lie in [min, max]. */
 static int attribute_read_int(hid_t object, const char *file,
                               const char *object_name, const char *name,
@@ -550,7 +508,7 @@ static int axis_values_read(const reader *r, dl_results *results,
         results->scalar[k] = NAN;
         if (dl_results_axis_index(results, (dl_sweep_key)k) >= 0)
             continue;
-        if (attribute_read_double(r->drift, r->path, "/drift",
+        if (dl_store_read_double_attribute(r->drift, r->path, "/drift",
                                   dl_sweep_key_name((dl_sweep_key)k),
                                   &results->scalar[k], err) != 0)
             return -1;
@@ -673,11 +631,11 @@ static int figures_read(const reader *r, dl_results *results,
     dl_figure_settings *figures = &results->figures;
     char *formats = NULL;
     int status = -1;
-    if (attribute_read_double(group, path, "/figures", "temperature",
+    if (dl_store_read_double_attribute(group, path, "/figures", "temperature",
                               &figures->temperature, err) != 0
         || dl_store_read_int64_attribute(group, path, "/figures", "seed",
                                          &figures->seed, err) != 0
-        || attribute_read_double(group, path, "/figures", "png_ppi",
+        || dl_store_read_double_attribute(group, path, "/figures", "png_ppi",
                                  &figures->png_ppi, err) != 0
         || attribute_read_int(group, path, "/figures", "strip_steps", 1,
                               results->has_drift ? results->steps
