@@ -142,7 +142,8 @@ void dl_lora_sweep_result_free(dl_lora_sweep_result *result)
         result->parameter_count, result->parameter_ratio, result->effective_rank,
         result->amplification, result->scale, result->loss_curve,
         result->singular_values, result->probe_adapted,
-        result->task_singular_values, result->probe_base, result->probe_teacher,
+        result->task_singular_values, result->train_teacher_entropy,
+        result->probe_base, result->probe_teacher,
         result->full_rank_eval_kl, result->full_rank_forgetting,
         result->full_rank_final_loss, result->full_rank_relative_error,
         result->full_rank_loss_curve, result->full_rank_singular_values,
@@ -215,6 +216,7 @@ static int result_alloc(dl_lora_sweep_result *result, const dl_config *cfg,
         {(void **)&result->singular_values, runs * k, sizeof(double)},
         {(void **)&result->probe_adapted, runs * n, sizeof(double)},
         {(void **)&result->task_singular_values, seeds * k, sizeof(double)},
+        {(void **)&result->train_teacher_entropy, seeds, sizeof(double)},
         {(void **)&result->probe_base, seeds * n, sizeof(double)},
         {(void **)&result->probe_teacher, seeds * n, sizeof(double)},
         {(void **)&result->full_rank_eval_kl, seeds, sizeof(double)},
@@ -336,6 +338,24 @@ static void fit_one(const sweep_shared *shared, size_t run,
     dl_lora_fit_result_free(&fit);
 }
 
+/* Returns the mean over a data set's rows of the entropy of the teacher's
+ * softmax, sum_j P_j (lse - z_j) in nats: the training loss of a model
+ * that equals the teacher, so loss minus it is the KL to the teacher. */
+static double teacher_entropy(const dl_lora_dataset *data, size_t n)
+{
+    double total = 0.0;
+    for (size_t i = 0; i < data->rows; i++) {
+        const double *z = data->teacher_logits + i * n;
+        const double *p = data->teacher_probs + i * n;
+        double lse = dl_lora_log_sum_exp(z, n);
+        double row = 0.0;
+        for (size_t j = 0; j < n; j++)
+            row += p[j] * (lse - z[j]);
+        total += row;
+    }
+    return total / (double)data->rows;
+}
+
 /* Fits the full-rank baseline of one seed and measures its task. */
 static void fit_full(const sweep_shared *shared, size_t seed,
                      dl_lora_sweep_result *result, run_status *status)
@@ -349,6 +369,7 @@ static void fit_full(const sweep_shared *shared, size_t seed,
                                              task->delta, d, n, &status->error);
     if (status->status != 0)
         return;
+    result->train_teacher_entropy[seed] = teacher_entropy(&task->train, n);
 
     dl_lora_full_result full;
     status->status = dl_lora_fit_full(&full, task, &shared->cfg->lora_train,

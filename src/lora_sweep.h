@@ -51,6 +51,7 @@ typedef struct {
     double *probe_adapted;    /* [run][N] */
 
     double *task_singular_values;      /* [seed][singular_count] of dW* */
+    double *train_teacher_entropy;     /* [seed] nats: the least training loss */
     double *probe_base;                /* [seed][N] */
     double *probe_teacher;             /* [seed][N] */
     double *full_rank_eval_kl;         /* [seed] nats */

@@ -372,6 +372,11 @@ static int vars_create(hid_t group, const char *file,
         {{"task_singular_values", "1", "singular values of dW*",
           "singular values of the task's update dW*, descending"},
          res->task_singular_values, 0, 2, {S, K}},
+        {{"train_teacher_entropy", "nat", "teacher entropy on the training rows",
+          "mean over the training rows of the entropy of the teacher's "
+          "softmax: the least training loss, so loss minus it is the KL to "
+          "the teacher"},
+         res->train_teacher_entropy, 0, 1, {S}},
         {{"probe_base", "1", "base probe softmax",
           "softmax of the probe input through the base W"},
          res->probe_base, 0, 2, {S, V}},

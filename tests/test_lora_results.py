@@ -172,6 +172,11 @@ def test_lora_scaling_axis_gives_the_scale(context):
         assert np.all(sigma[:, k:] < 1e-12), sigma
         curve = ds["full_rank_loss_curve"].values
         assert np.array_equal(curve[:, -1], ds["full_rank_final_loss"].values)
+        # the teacher's entropy is the least training loss: no fit goes below it
+        entropy = ds["train_teacher_entropy"].values  # (seed,)
+        assert np.all(entropy > 0)
+        assert np.all(ds["loss_curve"].values >= entropy[:, None] - 1e-12)
+        assert np.all(curve >= entropy[:, None] - 1e-12)
 
 
 def test_lora_metrics_match_numpy_on_stored_adapters(context):

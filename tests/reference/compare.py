@@ -229,7 +229,8 @@ SENSITIVITY_FACTOR = 100.0
 LORA_PER_FIT = ("loss_curve", "final_loss", "relative_error", "effective_rank",
                 "amplification", "probe_adapted")
 LORA_PER_SEED = ("full_rank_loss_curve", "full_rank_final_loss", "full_rank_relative_error",
-                 "full_rank_probe", "probe_base", "probe_teacher", "phi")
+                 "full_rank_probe", "probe_base", "probe_teacher", "phi",
+                 "train_teacher_entropy")
 
 
 def _largest_along_last(values):

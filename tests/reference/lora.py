@@ -43,6 +43,13 @@ class Task:
         self.task_singular_values = np.linalg.svd(self.dW_star, compute_uv=False)
 
 
+def _teacher_entropy(task):
+    """Return the mean entropy of the teacher's softmax over the training
+    rows, in nats: the training loss of the teacher itself."""
+    log_p = log_softmax(task.X_train @ task.W_star)
+    return float(-(task.P_train * log_p).sum(axis=1).mean())
+
+
 def _signed_q(matrix):
     """Return the Q factor of a QR decomposition with column j multiplied by
     the sign of R[j][j], which makes it unique for a full-rank matrix."""
@@ -354,6 +361,7 @@ def fit_config(config, perturb_input=False):
     for key, values in per_seed.items():
         out[key] = np.array(values)
     out["task_singular_values"] = np.array([out["tasks"][s].task_singular_values for s in seeds])
+    out["train_teacher_entropy"] = np.array([_teacher_entropy(out["tasks"][s]) for s in seeds])
     out["probe_base"] = np.array([softmax(out["tasks"][s].probe @ out["tasks"][s].W)[0]
                                   for s in seeds])
     out["probe_teacher"] = np.array([softmax(out["tasks"][s].probe @ out["tasks"][s].W_star)[0]
