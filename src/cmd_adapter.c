@@ -140,10 +140,12 @@ static int request_parse(int argc, char **argv, int inputs, size_t min_names,
 
     int positional = argc - optind;
     if (positional < inputs + (int)min_names) {
+        int names = positional > inputs ? positional - inputs : 0;
         dl_log_error("adapter %s takes %s and at least %zu adapter %s, got %d "
-                     "arguments; see driftlab adapter --help", command,
+                     "adapter %s; see driftlab adapter --help", command,
                      inputs == 2 ? "a merged file, a results file" : "a results file",
-                     min_names, min_names == 1 ? "name" : "names", positional);
+                     min_names, min_names == 1 ? "name" : "names", names,
+                     names == 1 ? "name" : "names");
         return DL_EXIT_USAGE;
     }
     if (request->output == NULL || request->output[0] == '\0') {
@@ -364,19 +366,29 @@ static int command_list(int argc, char **argv)
 
 /* ---- merge -------------------------------------------------------------- */
 
-/* Prints what a combination does, for example "W + 1 * r4 - 0.5 * r8". */
-static void log_combination(const char *verb, const char *output,
+/* Logs what a written file holds, for example "W + 1 * r4 - 0.5 * r8":
+ * start, then each adapter with its weight times sign (-1 for unmerge). */
+static void log_combination(const char *output, const char *start, double sign,
                             const adapter_request *request)
 {
     if (dl_log_get_level() < DL_LOG_NORMAL)
         return;
     char text[1024];
-    size_t used = (size_t)snprintf(text, sizeof text, "W");
-    for (size_t k = 0; k < request->count && used < sizeof text; k++)
+    size_t used = (size_t)snprintf(text, sizeof text, "%s", start);
+    for (size_t k = 0; k < request->count && used < sizeof text; k++) {
+        double weight = sign * request->weights[k];
         used += (size_t)snprintf(text + used, sizeof text - used, " %c %g * %s",
-                                 signbit(request->weights[k]) ? '-' : '+',
-                                 fabs(request->weights[k]), request->names[k]);
-    dl_log_info("%s %s: %s", verb, output, text);
+                                 signbit(weight) ? '-' : '+', fabs(weight),
+                                 request->names[k]);
+    }
+    dl_log_info("wrote %s: %s", output, text);
+}
+
+/* True when the command's measurements go to standard output: not with
+ * -q, which prints errors only. */
+static bool report_measurements(void)
+{
+    return dl_log_get_level() >= DL_LOG_NORMAL;
 }
 
 /* Parses a merge or stack request of at least min_names adapters, checks
@@ -452,8 +464,9 @@ static int command_merge(int argc, char **argv)
         status = DL_EXIT_FAILED;
         goto done;
     }
-    log_combination("wrote", request.output, &request);
-    printf("round-trip error max|W_rt - W| %.6e, bound %.6e\n", error, bound);
+    log_combination(request.output, "W", 1.0, &request);
+    if (report_measurements())
+        printf("round-trip error max|W_rt - W| %.6e, bound %.6e\n", error, bound);
     if (!(error <= bound)) {
         dl_log_error("the round-trip error %.6e exceeds its bound %.6e: unmerging "
                      "did not subtract exactly what merging added", error, bound);
@@ -539,10 +552,11 @@ static int command_unmerge(int argc, char **argv)
         status = DL_EXIT_FAILED;
         goto done;
     }
-    log_combination("wrote", request.output, &request);
-    printf("max|W_unmerged - W| %.6e against the base W of %s (round-trip bound %.6e "
-           "when %s merged these adapters and weights)\n", difference, request.results,
-           bound, request.merged);
+    log_combination(request.output, request.merged, -1.0, &request);
+    if (report_measurements())
+        printf("max|W_unmerged - W| %.6e against the base W of %s (round-trip bound "
+               "%.6e when %s merged these adapters and weights)\n", difference,
+               request.results, bound, request.merged);
 
 done:
     matrices_free(buffers, 3);
@@ -631,12 +645,14 @@ static int command_stack(int argc, char **argv)
         status = DL_EXIT_FAILED;
         goto done;
     }
-    log_combination("wrote", request.output, &request);
-    printf("stacked rank %d\n", stacked.rank);
-    printf("max|W + stacked - merge first to last| %.6e\n", differences[0]);
-    printf("max|W + stacked - merge last to first| %.6e\n", differences[1]);
-    printf("max|merge first to last - merge last to first| %.6e\n", differences[2]);
-    printf("tolerance %.6e\n", tolerance);
+    log_combination(request.output, "W", 1.0, &request);
+    if (report_measurements()) {
+        printf("stacked rank %d\n", stacked.rank);
+        printf("max|W + stacked - merge first to last| %.6e\n", differences[0]);
+        printf("max|W + stacked - merge last to first| %.6e\n", differences[1]);
+        printf("max|merge first to last - merge last to first| %.6e\n", differences[2]);
+        printf("tolerance %.6e\n", tolerance);
+    }
     for (int i = 0; i < 3; i++)
         if (!(differences[i] <= tolerance)) {
             dl_log_error("a difference of %.6e exceeds the tolerance %.6e: the "

@@ -237,10 +237,26 @@ def test_unmerge_of_one_adapter_leaves_the_other(ctx):
     results = write_results(ctx.path("partial_unmerge.h5"), adapters)
     names = ["r4-alpha8-standard", "r3-alpha2-none"]
     ctx.driftlab_run("adapter", "merge", results, *names, "-o", "two.h5")
-    ctx.driftlab_run("adapter", "unmerge", "two.h5", results, names[1], "-o", "one.h5")
+    done = ctx.driftlab_run("adapter", "unmerge", "two.h5", results, names[1],
+                            "--weight", "1.5", "-o", "one.h5")
+    # the message says what the written file holds: the merged input minus
+    # the weighted adapter, not W minus it
+    assert "wrote one.h5: two.h5 - 1.5 * r3-alpha2-none" in done.stderr, done.stderr
+    done = ctx.driftlab_run("adapter", "unmerge", "two.h5", results, names[1], "-o", "one.h5")
     unmerged, _ = read_w(ctx.path("one.h5"))
     expected = base_w() + update_of(adapters[names[0]])
     assert_relative_close(unmerged, expected, 1e-12, "unmerge of one adapter")
+
+
+def test_quiet_prints_nothing(ctx):
+    results = write_results(ctx.path("quiet.h5"), standard_adapters())
+    names = ["r4-alpha8-standard", "r3-alpha2-none"]
+    runs = [["merge", results, *names, "-o", "quiet_merged.h5"],
+            ["unmerge", "quiet_merged.h5", results, *names, "-o", "quiet_base.h5"],
+            ["stack", results, *names, "-o", "quiet_stacked.h5"]]
+    for args in runs:
+        done = ctx.driftlab_run("adapter", *args, "-q")
+        assert done.stdout == "" and done.stderr == "", (args, done.stdout, done.stderr)
 
 
 # ---- stack --------------------------------------------------------------
@@ -583,6 +599,8 @@ def test_usage_errors_exit_2(ctx):
     for args in cases:
         done = ctx.driftlab_run(*args, check=False)
         assert done.returncode == 2, f"{args}: exit {done.returncode}\n{done.stderr}"
+        if args[1:2] == ["stack"]:
+            assert "got 1 adapter name;" in done.stderr, done.stderr
         assert done.stderr.strip(), f"{args}: no message"
         assert not os.path.exists(ctx.path("usage_out.h5")), args
 
