@@ -36,8 +36,8 @@
 static const char main_help[] =
     "usage: driftlab COMMAND [OPTIONS]\n"
     "\n"
-    "Simulates context drift in attention over parameter sweeps and stores\n"
-    "every result in one HDF5 file.\n"
+    "Simulates context drift in attention and fits LoRA adapters over\n"
+    "parameter sweeps, and stores every result in one HDF5 file.\n"
     "\n"
     "commands:\n"
     "  run [CONFIG.ini]     run every sweep point of a config (default: the\n"
@@ -240,15 +240,24 @@ static double now_seconds(void)
 
 /* ---- run --------------------------------------------------------------- */
 
+/* Set before the handler is installed: the message names LoRA fits only
+ * for a config that has them. */
+static volatile sig_atomic_t interrupt_has_lora = 0;
+
 static void handle_interrupt(int signal_number)
 {
     (void)signal_number;
     /* write(2) because stdio is not safe in a signal handler */
-    static const char message[] =
+    static const char drift_message[] =
+        "\ndriftlab: interrupted; finishing the runs in progress and keeping every "
+        "finished run for --resume (interrupt again to stop at once and lose them)\n";
+    static const char lora_message[] =
         "\ndriftlab: interrupted; finishing the runs in progress and keeping every "
         "finished drift run for --resume; LoRA fits are not kept (interrupt again to "
         "stop at once and lose them)\n";
-    ssize_t ignored = write(STDERR_FILENO, message, sizeof message - 1);
+    ssize_t ignored = interrupt_has_lora
+                          ? write(STDERR_FILENO, lora_message, sizeof lora_message - 1)
+                          : write(STDERR_FILENO, drift_message, sizeof drift_message - 1);
     (void)ignored;
     dl_sweep_request_stop();
     /* a second interrupt ends the process at once */
@@ -519,6 +528,7 @@ static int command_run(int argc, char **argv)
     if (resume && !cfg.has_drift)
         dl_log_info("%s has no [drift] section and LoRA fits are not kept, so "
                     "--resume fits every adapter again", config_path);
+    interrupt_has_lora = cfg.has_lora;
     signal(SIGINT, handle_interrupt);
     signal(SIGTERM, handle_interrupt);
     lora_request lora = {.cfg = &cfg, .threads = threads};
@@ -687,12 +697,14 @@ static void print_lora_plan(const dl_config *cfg)
     printf("\nlora axis scaling (%zu %s):", cfg->lora_scaling.count,
            plural(cfg->lora_scaling.count, "value", "values"));
     for (size_t i = 0; i < cfg->lora_scaling.count; i++)
-        printf(" %s", dl_lora_scaling_name(
+        printf(i == 0 ? " %s" : ", %s", dl_lora_scaling_name(
                           (dl_lora_scaling)cfg->lora_scaling.values[i]));
-    printf("\nlora seeds %zu (", cfg->n_lora_seeds);
+    printf("\nlora seeds %zu %s: ", cfg->n_lora_seeds,
+           plural(cfg->n_lora_seeds, "value", "values"));
     for (size_t s = 0; s < cfg->n_lora_seeds && s < 8; s++)
         printf(s == 0 ? "%lld" : ", %lld", (long long)cfg->lora_seeds[s]);
-    printf(cfg->n_lora_seeds > 8 ? ", ...)" : ")");
+    if (cfg->n_lora_seeds > 8)
+        printf(", ...");
     size_t runs = dl_lora_sweep_run_count(cfg);
     printf("\nlora runs %zu %s and %zu full-rank %s\n", runs, plural(runs, "fit", "fits"),
            cfg->n_lora_seeds, plural(cfg->n_lora_seeds, "baseline", "baselines"));
@@ -737,10 +749,12 @@ static int command_check(int argc, char **argv)
         print_axis_values(stdout, list);
         putchar('\n');
     }
-    printf("seeds     %zu (", plan.n_seeds);
-    for (size_t s = 0; s < plan.n_seeds && s < 8; s++)
-        printf(s == 0 ? "%lld" : ", %lld", (long long)cfg.seeds[s]);
-    printf(plan.n_seeds > 8 ? ", ...)\n" : ")\n");
+    if (cfg.has_drift) {
+        printf("seeds     %zu %s: ", plan.n_seeds, plural(plan.n_seeds, "value", "values"));
+        for (size_t s = 0; s < plan.n_seeds && s < 8; s++)
+            printf(s == 0 ? "%lld" : ", %lld", (long long)cfg.seeds[s]);
+        printf(plan.n_seeds > 8 ? ", ...\n" : "\n");
+    }
     double mb = 1024.0 * 1024.0;
     if (cfg.has_drift) {
         printf("runs      %zu (%zu %s x %zu %s)\n", plan.n_runs, plan.n_points,
@@ -755,10 +769,11 @@ static int command_check(int argc, char **argv)
         print_lora_plan(&cfg);
         dl_lora_sweep_estimate lora;
         dl_lora_sweep_estimate_plan(&cfg, cfg.threads, &lora);
-        printf("lora memory about %.1f MB (limit %g MB with the drift sweep)\n",
-               lora.memory / mb, cfg.max_memory_mb);
-        printf("lora output about %.1f MB (limit %g MB with the drift sweep)\n",
-               lora.output / mb, cfg.max_output_mb);
+        const char *shared = cfg.has_drift ? " with the drift sweep" : "";
+        printf("lora memory about %.1f MB (limit %g MB%s)\n", lora.memory / mb,
+               cfg.max_memory_mb, shared);
+        printf("lora output about %.1f MB (limit %g MB%s)\n", lora.output / mb,
+               cfg.max_output_mb, shared);
     }
 
     int status = DL_EXIT_OK;

@@ -2193,6 +2193,20 @@ static size_t find_close_value(const double *values, size_t count,
 /* The figure temperature defaults to the lowest temperature of the sweep,
  * and a given one must be a temperature of the sweep. It is then set to
  * that sweep value exactly, so a reader can find it by equality. */
+/* Rejects the [figures] keys that choose a drift run when the config has
+ * no [drift] section, because there is no temperature, kept seed or step
+ * to choose from. */
+static void check_drift_figure_keys_absent(parse_context *ctx)
+{
+    static const key_id keys[] = {KEY_FIGURE_TEMPERATURE, KEY_FIGURE_SEED,
+                                  KEY_STRIP_STEPS};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (ctx->raw[keys[i]].line != 0)
+            report_invalid(ctx, keys[i], "applies to the drift figures only, "
+                           "and the config has no [drift] section; remove it "
+                           "or add [drift]");
+}
+
 static void check_figure_temperature(parse_context *ctx, dl_config *cfg)
 {
     const dl_value_list *list = &cfg->sweep[DL_SWEEP_TEMPERATURE];
@@ -2400,9 +2414,13 @@ static int parse_owned_text(char *text, size_t length,
     check_d_head(&ctx, cfg);
     check_prompt(&ctx, cfg);
     check_keep_attention(&ctx, cfg);
-    check_figure_temperature(&ctx, cfg);
-    check_figure_seed(&ctx, cfg);
-    check_strip_steps(&ctx, cfg);
+    if (ctx.saw_drift) {
+        check_figure_temperature(&ctx, cfg);
+        check_figure_seed(&ctx, cfg);
+        check_strip_steps(&ctx, cfg);
+    } else {
+        check_drift_figure_keys_absent(&ctx);
+    }
     if (ctx.saw_lora) {
         resolve_lora_seeds(&ctx, cfg);
         check_lora_ranks(&ctx, cfg);

@@ -136,6 +136,16 @@ def test_lora_plan_over_limits_is_rejected_before_running(ctx):
         assert done.returncode == 2, done.stderr
 
 
+def test_check_of_a_lora_only_config_shows_lora_seeds_only(ctx):
+    config = ctx.write_config("lora_seeds.ini", LORA.format(limit="").replace(
+        "[lora]", "[lora]\nseeds = 3, 11, 42"))
+    done = ctx.driftlab_run("check", config)
+    assert "lora seeds 3 values: 3, 11, 42" in done.stdout, done.stdout
+    assert "\nseeds " not in done.stdout, "the [experiment] seeds of a LoRA-only config"
+    assert "with the drift sweep" not in done.stdout, done.stdout
+    assert "lora axis scaling (2 values): standard, none" in done.stdout, done.stdout
+
+
 def test_lora_output_estimate_is_close_to_the_file(ctx):
     """The estimate counts the stored values; the file adds HDF5 metadata
     and attributes, so it is somewhat larger but of the same size."""

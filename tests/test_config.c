@@ -809,6 +809,25 @@ static void lora_seeds_apply_to_lora_only(void **state)
                          "range, e.g. 7..7");
 }
 
+/* Without [drift] there is no temperature, kept seed or step for the
+ * [figures] keys that choose a drift run; png_ppi still applies. */
+static void drift_figure_keys_need_drift(void **state)
+{
+    (void)state;
+    assert_rejected_with("[lora]\n[figures]\ntemperature = 0.5\n",
+                         "lecture.ini:3: temperature: '0.5' is invalid: "
+                         "applies to the drift figures only, and the config "
+                         "has no [drift] section; remove it or add [drift]");
+    assert_rejected_with("[lora]\n[figures]\nstrip_steps = 2\n",
+                         "lecture.ini:3: strip_steps: '2' is invalid: "
+                         "applies to the drift figures only, and the config "
+                         "has no [drift] section; remove it or add [drift]");
+    parse_result ppi = parse("[lora]\n[figures]\npng_ppi = 72\n");
+    assert_int_equal(ppi.status, 0);
+    assert_true(ppi.cfg.png_ppi == 72);
+    finish(&ppi);
+}
+
 static void lora_invalid_values(void **state)
 {
     (void)state;
@@ -1996,6 +2015,7 @@ int main(void)
         cmocka_unit_test(lora_invalid_values),
         cmocka_unit_test(lora_scaling_list_is_an_axis),
         cmocka_unit_test(lora_seeds_apply_to_lora_only),
+        cmocka_unit_test(drift_figure_keys_need_drift),
         cmocka_unit_test(lora_unknown_key_suggests_nearest),
         cmocka_unit_test(missing_drift_section_is_rejected),
         cmocka_unit_test(duplicate_key_names_first_line),

@@ -112,6 +112,7 @@ def test_interrupt_keeps_runs_and_resume_completes(ctx):
     assert process.returncode == 1, stderr
     assert "--resume" in stderr, stderr
     assert "interrupt again to stop at once" in stderr, stderr
+    assert "LoRA" not in stderr, "the message names LoRA fits for a drift-only config"
     assert os.path.exists(partial)
     with open(ctx.path("cut", "results.h5"), "rb") as f:
         assert f.read() == b"an older result that must survive"
