@@ -265,44 +265,34 @@ static void handle_interrupt(int signal_number)
     signal(SIGTERM, SIG_DFL);
 }
 
-/* The config and thread count of the [lora] sweep that write_lora_group
- * runs. */
+/* A finished [lora] sweep that write_lora_group stores. */
 typedef struct {
     const dl_config *cfg;
-    int threads;
+    const dl_lora_sweep_result *result;
 } lora_request;
 
-/* Runs the [lora] sweep and writes /lora into the open results file; a
+/* Writes the finished [lora] sweep as /lora into the open results file; a
  * dl_store_extra_writer. */
 static int write_lora_group(int64_t file, const char *partial_path, void *context,
                             dl_error *err)
 {
     const lora_request *request = context;
-    dl_lora_sweep_result result;
-    double start = now_seconds();
-    if (dl_lora_sweep_run(request->cfg, request->threads, dl_sweep_stop_requested,
-                          &result, err) != 0)
-        return -1;
-    dl_log_verbose("fitted %zu LoRA adapters and %zu full-rank baselines in %.2f s",
-                   dl_lora_sweep_run_count(request->cfg), result.n_seeds,
-                   now_seconds() - start);
-    int status = dl_store_lora_write(file, partial_path, request->cfg, &result, err);
-    dl_lora_sweep_result_free(&result);
-    return status;
+    return dl_store_lora_write(file, partial_path, request->cfg, request->result, err);
 }
 
-/* Runs a config without [drift]: the [lora] sweep alone into results_path.
- * An interrupt stops it before the next fit and writes nothing. NOTE:
+/* Runs the [lora] sweep of cfg into result. It runs before the drift sweep
+ * opens its partial file, so an interrupt during the fits (even a second
+ * one, which ends the process) never leaves that file half written. NOTE:
  * LoRA fits are not checkpointed, so --resume fits every adapter again. */
-static int run_lora_only(const dl_config *cfg, const char *results_path, int threads,
-                         dl_error *err)
+static int run_lora_sweep(const dl_config *cfg, int threads, dl_lora_sweep_result *result,
+                          dl_error *err)
 {
-    dl_lora_sweep_result result;
-    if (dl_lora_sweep_run(cfg, threads, dl_sweep_stop_requested, &result, err) != 0)
+    double start = now_seconds();
+    if (dl_lora_sweep_run(cfg, threads, dl_sweep_stop_requested, result, err) != 0)
         return -1;
-    int status = dl_store_lora_create(results_path, cfg, DRIFTLAB_VERSION, &result, err);
-    dl_lora_sweep_result_free(&result);
-    return status;
+    dl_log_verbose("fitted %zu LoRA adapters and %zu full-rank baselines in %.2f s",
+                   dl_lora_sweep_run_count(cfg), result->n_seeds, now_seconds() - start);
+    return 0;
 }
 
 static void print_key_numbers(const dl_plan *plan, const dl_point_key_numbers *key)
@@ -531,7 +521,14 @@ static int command_run(int argc, char **argv)
     interrupt_has_lora = cfg.has_lora;
     signal(SIGINT, handle_interrupt);
     signal(SIGTERM, handle_interrupt);
-    lora_request lora = {.cfg = &cfg, .threads = threads};
+    dl_lora_sweep_result lora_result = {0};
+    if (cfg.has_lora && run_lora_sweep(&cfg, threads, &lora_result, &err) != 0) {
+        dl_log_error("%s", err.message);
+        dl_output_folder_unlock(lock);
+        dl_config_free(&cfg);
+        return DL_EXIT_FAILED;
+    }
+    lora_request lora = {.cfg = &cfg, .result = &lora_result};
     dl_sweep_options sweep_options = {
         .threads = threads,
         .resume = resume,
@@ -543,7 +540,9 @@ static int command_run(int argc, char **argv)
     double start = now_seconds();
     int run_status = cfg.has_drift
                          ? dl_sweep_run(&cfg, results_path, &sweep_options, &key_numbers, &err)
-                         : run_lora_only(&cfg, results_path, threads, &err);
+                         : dl_store_lora_create(results_path, &cfg, DRIFTLAB_VERSION,
+                                                &lora_result, &err);
+    dl_lora_sweep_result_free(&lora_result);
     if (run_status != 0) {
         dl_log_error("%s", err.message);
         dl_output_folder_unlock(lock);

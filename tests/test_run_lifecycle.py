@@ -154,6 +154,29 @@ def test_interrupt_stops_a_lora_sweep_and_harms_nothing(ctx):
     assert not os.path.exists(ctx.path("cut_lora", "results.h5.partial"))
 
 
+def test_double_interrupt_in_lora_phase_leaves_no_partial(ctx):
+    """The LoRA fits of a config with [drift] run before the drift sweep
+    opens its partial file, so a second interrupt, which ends the process
+    at once, cannot leave a half-written HDF5 file behind."""
+    config = ctx.write_config("mixed_long.ini", LONG_LORA.replace(
+        "[lora]", "[drift]\nsteps = 4\nprompt_length = 4\n\n[lora]"))
+    os.makedirs(ctx.path("mixed_cut"))
+    with open(ctx.path("mixed_cut", "results.h5"), "wb") as f:
+        f.write(b"an older result that must survive")
+    process = subprocess.Popen([ctx.driftlab, "run", config, "-o", "mixed_cut", "-j", "2"],
+                               cwd=ctx.workdir, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=120)
+    assert process.returncode != 0
+    assert not os.path.exists(ctx.path("mixed_cut", "results.h5.partial"))
+    with open(ctx.path("mixed_cut", "results.h5"), "rb") as f:
+        assert f.read() == b"an older result that must survive"
+
+
 def test_resume_of_a_lora_only_config_fits_again(ctx):
     config = ctx.write_config("short_lora.ini", LONG_LORA.replace(
         "rank = 1..24", "rank = 1, 2").replace("steps = 1500", "steps = 5"))
