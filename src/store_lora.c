@@ -460,6 +460,18 @@ static int matrix_write(hid_t group, const char *group_path, const char *file,
     return status;
 }
 
+/* Writes the shortest %g form of value that reads back as the same
+ * double, so that distinct alphas always give distinct adapter names
+ * (plain %g keeps 6 digits, and 1 and 1.0000001 would collide). */
+static void shortest_decimal(double value, char *text, size_t size)
+{
+    for (int digits = 1; digits <= 17; digits++) {
+        snprintf(text, size, "%.*g", digits, value);
+        if (strtod(text, NULL) == value)
+            return;
+    }
+}
+
 /* Writes one adapter group: B, A (and B_init, A_init for the svd start)
  * and its attributes. */
 static int adapter_write(hid_t parent, const char *file, const dl_config *cfg,
@@ -467,7 +479,7 @@ static int adapter_write(hid_t parent, const char *file, const dl_config *cfg,
                          const dl_lora_adapter *initial, dl_error *err)
 {
     char alpha[32], name[96], path[160];
-    snprintf(alpha, sizeof alpha, "%g", adapter->alpha);
+    shortest_decimal(adapter->alpha, alpha, sizeof alpha);
     snprintf(name, sizeof name, "r%d-alpha%s-%s", adapter->rank, alpha,
              dl_lora_scaling_name(adapter->scaling));
     snprintf(path, sizeof path, "/lora/adapters/%s", name);

@@ -291,6 +291,20 @@ def test_lecture_config_meets_the_lora_claims(context):
         assert bool((zero["eval_kl"] == first).all())
 
 
+def test_close_alphas_get_distinct_adapter_names(context):
+    """Plain %g keeps six digits, so 1 and 1.0000001 once named the same
+    group and the write failed after the whole sweep had run."""
+    config = SVD_START.replace("alpha = 2", "alpha = 1, 1.0000001, 1e-7").replace(
+        "init = svd", "init = kaiming")
+    results = run_config(context, "close_alphas", config)
+    with h5py.File(results, "r") as f:
+        names = list(f["lora/adapters"])
+        assert "r1-alpha1-standard" in names, names
+        assert "r1-alpha1.0000001-standard" in names, names
+        assert "r1-alpha1e-07-standard" in names, names
+        assert len(names) == 6, names
+
+
 def test_run_prints_lora_key_numbers(context):
     """The table run prints after a LoRA sweep: per rank r (D + N) and the
     median eval KL and forgetting over seeds at the first alpha above 0."""
