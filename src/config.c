@@ -1678,9 +1678,10 @@ static bool parse_lora_axis(parse_context *ctx, key_id key, dl_config *cfg)
             dl_sweep_values_free(&values);
             return false;
         }
-        if (!is_rank && !(v >= 0.0 && isfinite(v))) {
-            report_invalid(ctx, key, "every alpha must be a finite number "
-                           ">= 0, got %s", shown);
+        if (!is_rank && !(v >= 0.0 && v <= DL_LORA_ALPHA_MAX)) {
+            report_invalid(ctx, key, "every alpha must be from 0 to %g, got "
+                           "%s; larger alphas overflow Adam's squared "
+                           "gradients", DL_LORA_ALPHA_MAX, shown);
             dl_sweep_values_free(&values);
             return false;
         }

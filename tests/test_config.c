@@ -833,7 +833,12 @@ static void lora_invalid_values(void **state)
     (void)state;
     assert_rejected_with("[lora]\nalpha = -1\n",
                          "lecture.ini:2: alpha: '-1' is invalid: every alpha "
-                         "must be a finite number >= 0, got -1");
+                         "must be from 0 to 1e+06, got -1; larger alphas "
+                         "overflow Adam's squared gradients");
+    assert_rejected_with("[lora]\nalpha = 1, 1e160\n",
+                         "lecture.ini:2: alpha: '1, 1e160' is invalid: every "
+                         "alpha must be from 0 to 1e+06, got 1e+160; larger "
+                         "alphas overflow Adam's squared gradients");
     assert_rejected_with("[lora]\nscaling = linear\n",
                          "lecture.ini:2: scaling: 'linear' is invalid: "
                          "'linear' is not a scaling; use 'standard', "

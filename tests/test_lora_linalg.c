@@ -212,6 +212,19 @@ static void frobenius_adds_squares(void **state)
     assert_true(dl_linalg_frobenius(a, 0) == 0.0);
 }
 
+/* Entries of 1e200 square to infinity and 1e-200 to 0, but their norms
+ * are finite and nonzero: 13e200 and 13e-200 for (3, 4, 12) scaled. */
+static void frobenius_neither_overflows_nor_underflows(void **state)
+{
+    (void)state;
+    double big[3] = {3e200, -4e200, 12e200}, small[3] = {3e-200, 4e-200, -12e-200};
+    double zero[3] = {0.0, 0.0, 0.0};
+    assert_near(dl_linalg_frobenius(big, 3), 13e200, 1e-15 * 13e200);
+    assert_near(dl_linalg_frobenius(small, 3), 13e-200, 1e-15 * 13e-200);
+    assert_near(dl_linalg_frobenius_distance(big, zero, 3), 13e200, 1e-15 * 13e200);
+    assert_true(dl_linalg_frobenius(zero, 3) == 0.0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -223,6 +236,7 @@ int main(void)
         cmocka_unit_test(svd_reconstructs_matrix),
         cmocka_unit_test(svd_reports_nan_input),
         cmocka_unit_test(frobenius_adds_squares),
+        cmocka_unit_test(frobenius_neither_overflows_nor_underflows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

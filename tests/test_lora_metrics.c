@@ -114,6 +114,16 @@ static void effective_rank_counts_equal_values(void **state)
     assert_near(dl_lora_effective_rank(two_to_one, 2), exp(h), 1e-15);
 }
 
+/* The optimum is a ratio, so singular values of 1e200 or 1e-200 give the
+ * same value as of order 1: sqrt(4^2 / (3^2 + 4^2)) = 0.8 at rank 1. */
+static void eckart_young_of_extreme_scales(void **state)
+{
+    (void)state;
+    double big[2] = {3e200, 4e200}, small[2] = {4e-200, 3e-200};
+    assert_near(dl_lora_eckart_young_error(big, 2, 1), 0.8, 1e-15);
+    assert_near(dl_lora_eckart_young_error(small, 2, 1), 0.6, 1e-15);
+}
+
 static void amplification_of_one_entry_update(void **state)
 {
     (void)state;
@@ -273,6 +283,7 @@ int main(void)
         cmocka_unit_test(relative_error_divides_by_target_norm),
         cmocka_unit_test(eckart_young_error_keeps_the_tail),
         cmocka_unit_test(effective_rank_counts_equal_values),
+        cmocka_unit_test(eckart_young_of_extreme_scales),
         cmocka_unit_test(amplification_of_one_entry_update),
         cmocka_unit_test(amplification_ignores_rounding_directions),
         cmocka_unit_test(similarity_of_factor_with_itself_is_one),

@@ -460,8 +460,30 @@ static void diverging_training_names_learning_rate(void **state)
     assert_int_equal(dl_lora_train_adapter(&adapter, &curve, &task.train,
                                            task.train.base_logits, &p, NULL, &err), -1);
     assert_non_null(strstr(err.message, "training diverged at step "));
-    assert_non_null(strstr(err.message, "the loss is not finite, so lower "
-                                        "learning_rate (now 1e+300)"));
+    assert_non_null(strstr(err.message, "so lower learning_rate (now 1e+300) or "
+                                        "alpha"));
+    assert_null(curve.loss);
+
+    dl_lora_adapter_free(&adapter);
+    dl_lora_task_free(&task);
+}
+
+/* SGD at 1e6 keeps the loss finite (the softmax saturates) while the
+ * weights grow to 1e200: a loss far above the start is divergence too. */
+static void finite_but_exploding_loss_is_divergence(void **state)
+{
+    (void)state;
+    dl_lora_task task;
+    small_task(&task);
+    dl_lora_adapter adapter;
+    start_adapter(&adapter, &task, 2);
+    dl_lora_train_params p = {DL_LORA_OPTIMIZER_SGD, 1e6, 0, 20, 2};
+    dl_lora_curve curve;
+    dl_error err = {{0}};
+
+    assert_int_equal(dl_lora_train_adapter(&adapter, &curve, &task.train,
+                                           task.train.base_logits, &p, NULL, &err), -1);
+    assert_non_null(strstr(err.message, "times the starting loss"));
     assert_null(curve.loss);
 
     dl_lora_adapter_free(&adapter);
@@ -510,6 +532,7 @@ int main(void)
         cmocka_unit_test(mini_batches_draw_one_shuffle_per_epoch),
         cmocka_unit_test(mini_batches_repeat_with_same_stream),
         cmocka_unit_test(diverging_training_names_learning_rate),
+        cmocka_unit_test(finite_but_exploding_loss_is_divergence),
         cmocka_unit_test(mini_batches_need_a_stream),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,6 +2,7 @@
  * full-rank baseline; see lora_fit.h. */
 #include "lora_fit.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,15 @@ static int evaluate(dl_lora_metrics *m, const dl_lora_task *task,
                                  task->eval.rows, n);
     m->forgetting = dl_lora_kl_mean(task->old.base_logits, adapted->old,
                                     task->old.rows, n);
+
+    /* A finite training loss does not make the weights finite: a huge
+     * learning rate or alpha can overflow them while the softmax stays
+     * finite. Such a fit has no meaningful metrics, so it is an error. */
+    double update_norm = dl_linalg_frobenius(update, d * n);
+    if (!isfinite(update_norm) || !isfinite(m->eval_kl) || !isfinite(m->forgetting))
+        return dl_error_set(err, "training diverged: the learned update (norm %g) "
+                            "or its eval KL (%g) is not finite; lower "
+                            "learning_rate or alpha", update_norm, m->eval_kl);
     m->parameter_count = parameter_count;
     m->parameter_ratio = (double)parameter_count / ((double)d * (double)n);
 

@@ -140,21 +140,35 @@ int dl_linalg_svd(double *s, double *u, double *vt, double *a,
     return 0;
 }
 
+/* Returns sqrt(sum_i x_i^2) of x_i = a[i] - (b ? b[i] : 0), scaled by the
+ * largest |x_i| so that squares of entries near 1e200 or 1e-200 neither
+ * overflow nor underflow. Returns the largest |x_i| itself when it is 0
+ * or not finite. */
+static double scaled_norm(const double *a, const double *b, size_t count)
+{
+    double largest = 0.0;
+    for (size_t i = 0; i < count; i++) {
+        double x = fabs(b != NULL ? a[i] - b[i] : a[i]);
+        if (!(x <= largest))
+            largest = x; /* also takes a NaN, which then stays */
+    }
+    if (largest == 0.0 || !isfinite(largest))
+        return largest;
+    double sum = 0.0;
+    for (size_t i = 0; i < count; i++) {
+        double x = (b != NULL ? a[i] - b[i] : a[i]) / largest;
+        sum += x * x;
+    }
+    return largest * sqrt(sum);
+}
+
 double dl_linalg_frobenius(const double *a, size_t count)
 {
-    double sum = 0.0;
-    for (size_t i = 0; i < count; i++)
-        sum += a[i] * a[i];
-    return sqrt(sum);
+    return scaled_norm(a, NULL, count);
 }
 
 double dl_linalg_frobenius_distance(const double *a, const double *b,
                                     size_t count)
 {
-    double sum = 0.0;
-    for (size_t i = 0; i < count; i++) {
-        double difference = a[i] - b[i];
-        sum += difference * difference;
-    }
-    return sqrt(sum);
+    return scaled_norm(a, b, count);
 }

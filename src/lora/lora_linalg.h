@@ -70,11 +70,14 @@ int dl_linalg_orthonormalize(double *m, size_t rows, size_t cols,
 int dl_linalg_svd(double *s, double *u, double *vt, double *a,
                   size_t rows, size_t cols, dl_error *err);
 
-/* Returns sqrt(sum of a[i]^2) over count entries, added in index order
- * (the Frobenius norm of a matrix of count entries). */
+/* Returns sqrt(sum of a[i]^2) over count entries (the Frobenius norm of a
+ * matrix of count entries), computed as m sqrt(sum (a[i] / m)^2) with m the
+ * largest |a[i]| and the sum in index order, so that it neither overflows
+ * nor underflows. */
 double dl_linalg_frobenius(const double *a, size_t count);
 
-/* Returns the Frobenius norm of a - b over count entries, in index order. */
+/* Returns the Frobenius norm of a - b over count entries, scaled in the
+ * same way. */
 double dl_linalg_frobenius_distance(const double *a, const double *b,
                                     size_t count);
 

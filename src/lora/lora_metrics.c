@@ -55,15 +55,22 @@ double dl_lora_relative_error(const double *approx, const double *target,
 
 double dl_lora_eckart_young_error(const double *sigma, size_t count, size_t rank)
 {
+    /* scaled by the largest sigma, so that sigma near 1e200 or 1e-200
+     * neither overflows nor underflows */
+    double largest = 0.0;
+    for (size_t i = 0; i < count; i++)
+        if (sigma[i] > largest)
+            largest = sigma[i];
+    if (largest == 0.0)
+        return NAN;
     double total = 0.0, tail = 0.0;
     for (size_t i = 0; i < count; i++) {
-        double square = sigma[i] * sigma[i];
+        double scaled = sigma[i] / largest;
+        double square = scaled * scaled;
         total += square;
         if (i >= rank)
             tail += square;
     }
-    if (total == 0.0)
-        return NAN;
     return sqrt(tail) / sqrt(total);
 }
 

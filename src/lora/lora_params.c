@@ -125,9 +125,9 @@ int dl_lora_adapter_params_check(const dl_lora_adapter_params *p,
 {
     if (dl_lora_rank_check(p->rank, input_dim, output_dim, err) != 0)
         return -1;
-    if (!isfinite(p->alpha) || p->alpha < 0.0)
-        return dl_error_set(err, "alpha: %g is invalid: must be a finite number "
-                            ">= 0", p->alpha);
+    if (!(p->alpha >= 0.0 && p->alpha <= DL_LORA_ALPHA_MAX))
+        return dl_error_set(err, "alpha: %g is invalid: must be from 0 to %g",
+                            p->alpha, DL_LORA_ALPHA_MAX);
     if (p->scaling != DL_LORA_SCALING_STANDARD &&
         p->scaling != DL_LORA_SCALING_RSLORA && p->scaling != DL_LORA_SCALING_NONE)
         return dl_error_set(err, "scaling: %d is invalid: must be standard, "

@@ -62,6 +62,11 @@ typedef struct {
     int curve_length;     /* maximum number of recorded loss points, >= 2 */
 } dl_lora_train_params;
 
+/* Largest alpha: far above any scale in use, and low enough that Adam's
+ * squared gradients (which scale as alpha^2) cannot overflow to infinity
+ * and silently stop training. */
+#define DL_LORA_ALPHA_MAX 1e6
+
 /* Adam's fixed constants (Kingma and Ba 2015, the values they recommend). */
 #define DL_LORA_ADAM_BETA1 0.9
 #define DL_LORA_ADAM_BETA2 0.999

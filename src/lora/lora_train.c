@@ -341,11 +341,28 @@ static void gather_rows(dl_lora_workspace *ws, const dl_lora_dataset *train,
     }
 }
 
-static int diverged(int step, const dl_lora_train_params *p, dl_error *err)
+/* A loss this many times (start + 1 nat) means the optimiser diverged:
+ * cross-entropy against the teacher starts at the base model's loss and a
+ * working run lowers it. Weights can overflow long before the loss does
+ * (the softmax keeps it finite), so waiting for a non-finite loss lets a
+ * run end with weights of 1e200. */
+#define DIVERGENCE_RATIO 1000.0
+
+/* Fails with the divergence message when loss is not finite or far above
+ * start, the loss at step 0. */
+static int check_divergence(double loss, double start, int step,
+                            const dl_lora_train_params *p, dl_error *err)
 {
-    return dl_error_set(err, "training diverged at step %d: the loss is not "
-                        "finite, so lower learning_rate (now %g)", step,
-                        p->learning_rate);
+    if (!isfinite(loss))
+        return dl_error_set(err, "training diverged at step %d: the loss is not "
+                            "finite, so lower learning_rate (now %g) or alpha",
+                            step, p->learning_rate);
+    if (loss > DIVERGENCE_RATIO * (start + 1.0))
+        return dl_error_set(err, "training diverged at step %d: the loss %g is "
+                            "more than %g times the starting loss %g plus 1, so "
+                            "lower learning_rate (now %g) or alpha", step, loss,
+                            DIVERGENCE_RATIO, start, p->learning_rate);
+    return 0;
 }
 
 static int train_loop(const trained_model *model, dl_lora_curve *curve,
@@ -357,6 +374,7 @@ static int train_loop(const trained_model *model, dl_lora_curve *curve,
     bool full_batch = p->batch_size == 0 || (size_t)p->batch_size >= n_train;
     size_t position = n_train; /* forces a shuffle before the first batch */
     int next_point = 0;
+    double start_loss = INFINITY; /* the whole set's loss at step 0 */
 
     for (int t = 0; t < p->steps; t++) {
         bool record = next_point < curve->length && curve->steps[next_point] == t;
@@ -392,8 +410,10 @@ static int train_loop(const trained_model *model, dl_lora_curve *curve,
         double loss;
         if (model_loss(&loss, true, model, x, frozen, teacher, rows, ws, err) != 0)
             return -1;
-        if (!isfinite(loss))
-            return diverged(t, p, err);
+        if (t == 0)
+            start_loss = full_batch ? loss : curve->loss[0];
+        if (check_divergence(loss, start_loss, t, p, err) != 0)
+            return -1;
         if (record && full_batch)
             curve->loss[next_point++] = loss;
 
@@ -405,8 +425,8 @@ static int train_loop(const trained_model *model, dl_lora_curve *curve,
     if (model_loss(&final_loss, false, model, train->x, frozen_logits,
                    train->teacher_probs, n_train, ws, err) != 0)
         return -1;
-    if (!isfinite(final_loss))
-        return diverged(p->steps, p, err);
+    if (check_divergence(final_loss, start_loss, p->steps, p, err) != 0)
+        return -1;
     curve->loss[curve->length - 1] = final_loss;
     return 0;
 }
