@@ -162,9 +162,10 @@ int fig_lora_rank_axis(plot_panel *panel, const dl_lora_results *lora, const siz
  * axis that starts at the floor's decade that their markers are cut. */
 #define FIG_LORA_FLOOR_NEAR 10.0
 
-/* Extends a log axis down to a decade below FIG_LORA_LOG_FLOOR when the
- * smallest value drawn on it is below FIG_LORA_FLOOR_NEAR times the
- * floor, so markers at the floor are drawn whole. NaN changes nothing. */
+/* Extends a log axis from a decade below to a decade above
+ * FIG_LORA_LOG_FLOOR when the smallest value drawn on it is below
+ * FIG_LORA_FLOOR_NEAR times the floor, so markers at the floor are drawn
+ * whole, also when every value is there. NaN changes nothing. */
 int fig_lora_log_room(plot_panel *panel, plot_axis_id axis, double smallest, dl_error *err);
 
 /* True when the adapters start from the principal components of W

@@ -228,7 +228,10 @@ int fig_lora_log_room(plot_panel *panel, plot_axis_id axis, double smallest, dl_
 {
     if (!(smallest < FIG_LORA_FLOOR_NEAR * FIG_LORA_LOG_FLOOR))
         return 0;
-    return plot_panel_include(panel, axis, FIG_LORA_LOG_FLOOR / 10.0, err);
+    /* a decade above too, for a sweep whose every value is at the floor */
+    if (plot_panel_include(panel, axis, FIG_LORA_LOG_FLOOR / 10.0, err) != 0)
+        return -1;
+    return plot_panel_include(panel, axis, FIG_LORA_LOG_FLOOR * 10.0, err);
 }
 
 double fig_lora_floor(double value, size_t *raised)
