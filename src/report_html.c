@@ -164,14 +164,14 @@ static void append_lora_key_numbers(render_buffer *out, const dl_lora_results *l
     char alpha[40], shown[64];
     size_t a = dl_lora_shown_alpha(lora);
     /* dl_lora_shown_alpha falls back to the first alpha when none is
-     * above 0, and the sentence names which case holds */
-    const char *which = lora->alpha[a] > 0.0
+     * above 0, so the sentence names the case that applies */
+    const char *alpha_case = lora->alpha[a] > 0.0
                             ? "the first alpha above 0, as in the figures"
                             : "every alpha is 0, so this is the first, as in the figures";
     render_buffer_printf(out, "<h2>LoRA key numbers</h2>\n<p>Median over %zu seed%s at "
                          "alpha = %s (%s) and scaling ", lora->n_seeds,
                          lora->n_seeds == 1 ? "" : "s",
-                         dl_sweep_values_format(lora->alpha[a], alpha, sizeof alpha), which);
+                         dl_sweep_values_format(lora->alpha[a], alpha, sizeof alpha), alpha_case);
     append_escaped(out, lora->scaling[0]);
     render_buffer_printf(out, " (its first value) for each rank, and the full-rank "
                          "baseline. KL values in nats.</p>\n");

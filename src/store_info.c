@@ -439,8 +439,8 @@ static int lora_print(hid_t file_id, const char *path, FILE *out,
     fprintf(out, "\n");
     integers_print("lora seeds:       ", lora.seed, lora.n_seeds, out);
 
-    /* the alpha of the figures and the report's table: alpha 0 leaves
-     * the base model unchanged, so its eval KL says nothing of rank */
+    /* the alpha of the figures and the report's table, because alpha 0
+     * leaves the base model unchanged and its eval KL shows no rank */
     size_t alpha = dl_lora_shown_alpha(&lora);
     format_double(lora.alpha[alpha], text, sizeof text);
     fprintf(out, "median eval KL over seeds at alpha %s (%s), scaling %s "

@@ -2,12 +2,12 @@
  * figures, built from /lora results made in memory and laid out with the
  * slide theme, as render does.
  *
- * Checks: the rank axis is log (a tick at each swept rank, r (D + N) a
- * straight line) from a largest-to-smallest ratio of 8 and linear below
- * it; markers at the log floor stay inside the data area; the loss
- * figure draws the median over seeds of loss minus the teacher's entropy;
- * the panels of the eval KL map are equally wide; the captions of init
- * svd and of a zero task update state what holds.
+ * The rank axis is log from a largest-to-smallest ratio of 8, with a tick
+ * at each swept rank and r (D + N) a straight line, and linear below it.
+ * Markers at the log floor stay inside the data area. The loss figure
+ * draws the median over seeds of loss minus the teacher's entropy. The
+ * panels of the eval KL map are equally wide. The captions of init svd
+ * and of a zero task update are checked word for word.
  *
  * Reads the drawn series through plot_internal.h, because the plot
  * interface has no getter for element data.
@@ -300,7 +300,7 @@ static void loss_draws_training_kl(void **state)
     assert_non_null(strstr(plot_figure_title_text(figure.figure), "Training KL"));
     dl_figure_free(&figure);
 
-    /* a file without the entropy: the raw loss, said in the caption */
+    /* a file without the entropy: the raw loss, named in the caption */
     free(lora->train_teacher_entropy);
     lora->train_teacher_entropy = NULL;
     build(dl_figure_lora_loss, &results, &figure);

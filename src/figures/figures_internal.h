@@ -153,7 +153,7 @@ bool fig_lora_rank_log(const dl_lora_results *lora);
 double fig_lora_rank_x(const dl_lora_results *lora, const size_t *order, size_t i);
 
 /* Sets the x axis of a panel against rank: log with a tick at each swept
- * rank (fig_lora_rank_log), else linear with integer ticks; the limits
+ * rank (fig_lora_rank_log), else linear with integer ticks. The limits
  * keep the end markers inside. */
 int fig_lora_rank_axis(plot_panel *panel, const dl_lora_results *lora, const size_t *order,
                        dl_error *err);

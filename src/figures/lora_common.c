@@ -12,9 +12,9 @@
 
 #include "sweep_values.h"
 
-/* Largest over smallest rank from which the rank axis is logarithmic,
- * so that ranks such as 1, 2, 4, ..., 64 spread evenly and r (D + N) is a
- * straight line; each swept rank gets a tick. */
+/* Largest over smallest rank from which the rank axis is logarithmic.
+ * Ranks such as 1, 2, 4, ..., 64 then spread evenly, r (D + N) is a
+ * straight line, and each swept rank gets a tick. */
 #define RANK_LOG_RATIO 8
 
 /* Factor between the end ranks and the ends of a log rank axis, 2^0.3:

@@ -1,8 +1,8 @@
 /* lora_fit_forgetting.c - new-task fit against forgetting: one point per
  * rank at (median forgetting, median eval KL) over seeds, coloured by its
  * rank, and the full-rank baseline as a labelled point of its own.
- * Both axes are log, since the values span many decades, and reach a
- * decade below the floor when a point sits near it; alpha is
+ * Both axes are log, since the values span many decades. They reach a
+ * decade below the floor when a point sits near it. Alpha is
  * dl_lora_shown_alpha, scaling its first value.
  */
 #include "figures_internal.h"

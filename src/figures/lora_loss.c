@@ -8,7 +8,7 @@
  * and the entropy (2.84 nats on the lecture task) is the same for every
  * rank, so the raw loss hides the differences between ranks. A file
  * without /lora/train_teacher_entropy (earlier driftlab versions) gets
- * the raw loss, and the caption says so. Log y axis with the floor of the
+ * the raw loss, and the caption states it. Log y axis with the floor of the
  * other LoRA figures; alpha is dl_lora_shown_alpha, scaling its first
  * value.
  */

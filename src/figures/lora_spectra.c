@@ -4,10 +4,11 @@
  * One seed (the first), one scaling (the first) and one alpha: the first
  * alpha above 0 (dl_lora_shown_alpha), because alpha = 0 leaves U = 0
  * with no spectrum.
- * A rank-r update has at most r singular values above rounding noise (2r
- * with init svd, whose U subtracts the rank-r start), so
- * values below SPECTRUM_CUTOFF times the largest singular value of dW*
- * are left out (the line stops there), and the caption counts them.
+ * A rank-r update has at most r singular values above rounding noise, or
+ * 2r with init svd, whose U subtracts the rank-r start. So values below
+ * SPECTRUM_CUTOFF times the largest singular value of dW* are left out
+ * (the line stops there), and the caption counts them. A dW* of 0 gives
+ * no scale, and dl_figure_lora_skip_reason skips the figure then.
  */
 #include "figures_internal.h"
 

@@ -157,10 +157,11 @@ int plot_panel_set_tick_values(plot_panel *panel, plot_axis_id axis, const doubl
  * finite. */
 int plot_panel_include(plot_panel *panel, plot_axis_id axis, double value, dl_error *err);
 
-/* Gives every data area of the figure the same width: each grid column
+/* Gives every data area of the figure the same width. Each grid column
  * keeps the margins its panels need, and the width left over is shared
- * equally, so a colour bar or a wider tick label in one column does not
- * narrow that column's data area. Every panel must span one column. */
+ * equally, so a colour bar in one column does not narrow its data area.
+ * A figure with a panel that spans several columns keeps the usual
+ * layout. */
 void plot_figure_set_equal_areas(plot_figure *figure);
 
 /* Returns the number of panels of figure and the panel at index (in the
