@@ -27,7 +27,8 @@ void dl_lora_results_free(dl_lora_results *lora)
         lora->eckart_young_error, lora->loss_curve, lora->singular_values,
         lora->probe_adapted, lora->task_singular_values, lora->probe_base,
         lora->probe_teacher, lora->full_rank_eval_kl, lora->full_rank_forgetting,
-        lora->full_rank_loss_curve, lora->phi,
+        lora->full_rank_loss_curve, lora->phi, lora->full_rank_relative_error,
+        lora->train_teacher_entropy,
     };
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
         free(arrays[i]);

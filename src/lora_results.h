@@ -60,6 +60,9 @@ typedef struct {
     double *probe_teacher;        /* [seed][n_tokens]; may be NULL */
     double *full_rank_eval_kl;    /* [seed] nats */
     double *full_rank_forgetting; /* [seed] nats */
+    double *full_rank_relative_error; /* [seed]; may be NULL */
+    double *train_teacher_entropy; /* [seed] nats, the least training loss;
+                                    * may be NULL */
     double *full_rank_loss_curve; /* [seed][n_samples] nats; may be NULL */
 
     /* subspace similarity [alpha][scaling][seed][n_phi_i][n_phi_j]; may be

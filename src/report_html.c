@@ -163,10 +163,15 @@ static void append_lora_key_numbers(render_buffer *out, const dl_lora_results *l
 {
     char alpha[40], shown[64];
     size_t a = dl_lora_shown_alpha(lora);
+    /* dl_lora_shown_alpha falls back to the first alpha when none is
+     * above 0, so the sentence names the case that applies */
+    const char *alpha_case = lora->alpha[a] > 0.0
+                            ? "the first alpha above 0, as in the figures"
+                            : "every alpha is 0, so this is the first, as in the figures";
     render_buffer_printf(out, "<h2>LoRA key numbers</h2>\n<p>Median over %zu seed%s at "
-                         "alpha = %s (the first alpha above 0, as in the figures) and scaling ",
-                         lora->n_seeds, lora->n_seeds == 1 ? "" : "s",
-                         dl_sweep_values_format(lora->alpha[a], alpha, sizeof alpha));
+                         "alpha = %s (%s) and scaling ", lora->n_seeds,
+                         lora->n_seeds == 1 ? "" : "s",
+                         dl_sweep_values_format(lora->alpha[a], alpha, sizeof alpha), alpha_case);
     append_escaped(out, lora->scaling[0]);
     render_buffer_printf(out, " (its first value) for each rank, and the full-rank "
                          "baseline. KL values in nats.</p>\n");
@@ -201,7 +206,15 @@ static void append_lora_key_numbers(render_buffer *out, const dl_lora_results *l
     number_cell(out, kl, shown);
     snprintf(shown, sizeof shown, "%.3g", forgetting);
     number_cell(out, forgetting, shown);
-    render_buffer_printf(out, "<td></td></tr>\n</tbody>\n</table>\n");
+    if (lora->full_rank_relative_error != NULL) {
+        double error = dl_lora_median(lora->full_rank_relative_error, lora->n_seeds, 1);
+        snprintf(shown, sizeof shown, "%.3g", error);
+        number_cell(out, error, shown);
+    } else {
+        /* files of earlier driftlab versions lack the dataset */
+        render_buffer_printf(out, "<td>not stored</td>");
+    }
+    render_buffer_printf(out, "</tr>\n</tbody>\n</table>\n");
 }
 
 /* ---- the page ---- */

@@ -412,7 +412,8 @@ static void integers_print(const char *label, const int64_t *values, size_t n,
 }
 
 /* Prints the LoRA summary: sizes, axes, seeds, the median eval KL of each
- * rank at the first alpha and scaling, and the full-rank baseline. */
+ * rank at the alpha the figures show (dl_lora_shown_alpha) and the first
+ * scaling, and the full-rank baseline. */
 static int lora_print(hid_t file_id, const char *path, FILE *out,
                       dl_error *err)
 {
@@ -438,12 +439,18 @@ static int lora_print(hid_t file_id, const char *path, FILE *out,
     fprintf(out, "\n");
     integers_print("lora seeds:       ", lora.seed, lora.n_seeds, out);
 
-    format_double(lora.alpha[0], text, sizeof text);
-    fprintf(out, "median eval KL over seeds at alpha %s, scaling %s (nats):\n",
-            text, lora.scaling[0]);
+    /* the alpha of the figures and the report's table, because alpha 0
+     * leaves the base model unchanged and its eval KL shows no rank */
+    size_t alpha = dl_lora_shown_alpha(&lora);
+    format_double(lora.alpha[alpha], text, sizeof text);
+    fprintf(out, "median eval KL over seeds at alpha %s (%s), scaling %s "
+            "(nats):\n", text, lora.alpha[alpha] > 0.0
+                ? "the first alpha above 0, as in the figures"
+                : "every alpha is 0",
+            lora.scaling[0]);
     for (size_t r = 0; r < lora.n_ranks; r++)
         fprintf(out, "  rank %-10" PRId64 "%.6g\n", lora.rank[r],
-                dl_lora_median_over_seeds(&lora, lora.eval_kl, r, 0, 0));
+                dl_lora_median_over_seeds(&lora, lora.eval_kl, r, alpha, 0));
     fprintf(out, "  full rank      %.6g (forgetting %.6g)\n",
             dl_lora_median(lora.full_rank_eval_kl, lora.n_seeds, 1),
             dl_lora_median(lora.full_rank_forgetting, lora.n_seeds, 1));

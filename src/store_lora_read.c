@@ -431,7 +431,9 @@ static int datasets_read(const lora_reader *r, dl_lora_results *lora, dl_error *
         {"probe_teacher", seed_probe, 2, false, &lora->probe_teacher},
         {"full_rank_eval_kl", seed_only, 1, true, &lora->full_rank_eval_kl},
         {"full_rank_forgetting", seed_only, 1, true, &lora->full_rank_forgetting},
+        {"full_rank_relative_error", seed_only, 1, false, &lora->full_rank_relative_error},
         {"full_rank_loss_curve", seed_curve, 2, false, &lora->full_rank_loss_curve},
+        {"train_teacher_entropy", seed_only, 1, false, &lora->train_teacher_entropy},
         {"phi", phi, 5, false, &lora->phi},
     };
     for (size_t i = 0; i < sizeof datasets / sizeof datasets[0]; i++)

@@ -1,7 +1,8 @@
 """The LoRA figures and their place in the report.
 
 driftlab run on a config with only [lora], and on one with [drift] and
-[lora], draws every lora-* figure in SVG, PDF and PNG. report.html and
+[lora], draws every lora-* figure in SVG, PDF and PNG; runs with init =
+svd and with task_scale = 0 check the captions that depend on them. report.html and
 report.pdf show them after the drift figures with their captions, and the
 manifest lists them. A second render gives the same bytes. Captions and
 driftlab info agree with values read from results.h5 with h5py, and
@@ -93,6 +94,46 @@ task_rank = 2
 rank = 3
 alpha = 0
 steps = 10
+
+[figures]
+png_ppi = {PPI}
+"""
+
+
+# init = svd starts each adapter at the top-r principal components of W,
+# so its update s B A - s B_init A_init can reach rank 2r.
+SVD = f"""\
+[experiment]
+seed = 5
+seeds = 2
+
+[lora]
+D = 12
+N = 6
+task_rank = 2
+rank = 1, 2
+alpha = 4
+init = svd
+steps = 20
+
+[figures]
+png_ppi = {PPI}
+"""
+
+# task_scale = 0 makes dW* = 0: every relative error and optimum is NaN.
+ZERO_TASK = f"""\
+[experiment]
+seed = 6
+seeds = 2
+
+[lora]
+D = 12
+N = 6
+task_rank = 2
+task_scale = 0
+rank = 1, 2, 4
+alpha = 4
+steps = 20
 
 [figures]
 png_ppi = {PPI}
@@ -288,9 +329,12 @@ def test_info_prints_lora_summary_matching_h5py(ctx):
     assert "lora ranks:       3 values: 1, 2, 4" in out, out
     assert "lora alphas:      3 values: 0, 2, 8" in out, out
     assert "lora seeds:       3 values: 5, 9, 11" in out, out
-    # eval_kl [rank, alpha, scaling, seed]: first alpha and scaling
+    # eval_kl [rank, alpha, scaling, seed]: alpha 2, the first above 0 as
+    # in the figures, and the first scaling
+    assert "median eval KL over seeds at alpha 2 (the first alpha above 0, as in the " \
+        "figures), scaling standard" in out, out
     for i, rank in enumerate(values["rank"]):
-        median = np.median(values["eval_kl"][i, 0, 0, :])
+        median = np.median(values["eval_kl"][i, 1, 0, :])
         line = re.search(rf"^  rank {rank} +(\S+)$", out, re.MULTILINE)
         assert line, out
         assert abs(float(line.group(1)) - median) <= 1e-5 * abs(median), (rank, line.group(1))
@@ -298,6 +342,95 @@ def test_info_prints_lora_summary_matching_h5py(ctx):
     assert full, out
     baseline = np.median(values["full_rank_eval_kl"])
     assert abs(float(full.group(1)) - baseline) <= 1e-5 * abs(baseline)
+
+
+def test_info_names_alpha_when_every_alpha_is_zero(ctx):
+    folder = run_config(ctx, "degenerate", DEGENERATE)
+    values = lora_values(folder)
+    out = ctx.driftlab_run("info", os.path.join(folder, "results.h5")).stdout
+    assert "median eval KL over seeds at alpha 0 (every alpha is 0)" in out, out
+    line = re.search(r"^  rank 3 +(\S+)$", out, re.MULTILINE)
+    assert line, out
+    median = np.median(values["eval_kl"][0, 0, 0, :])
+    assert abs(float(line.group(1)) - median) <= 1e-5 * abs(median), line.group(1)
+
+
+def key_numbers_text(html):
+    start = html.index("<h2>LoRA key numbers</h2>")
+    return html[start:html.index("</table>", start)]
+
+
+def test_key_numbers_name_first_positive_alpha(ctx):
+    text = key_numbers_text(report_text(run_config(ctx, "lora_only", LORA_ONLY)))
+    assert "at alpha = 2 (the first alpha above 0, as in the figures)" in text, text
+
+
+def test_key_numbers_say_every_alpha_is_zero(ctx):
+    text = key_numbers_text(report_text(run_config(ctx, "degenerate", DEGENERATE)))
+    assert "at alpha = 0 (every alpha is 0, so this is the first, as in the figures)" in text, \
+        text
+    assert "the first alpha above 0" not in text, text
+
+
+def test_key_numbers_fill_full_rank_error(ctx):
+    folder = run_config(ctx, "lora_only", LORA_ONLY)
+    with h5py.File(os.path.join(folder, "results.h5"), "r") as f:
+        expected = np.median(f["lora/full_rank_relative_error"][()])
+    text = key_numbers_text(report_text(folder))
+    full = re.search(r'<tr id="lora-full-rank">(.*?)</tr>', text).group(1)
+    cells = re.findall(r"<td[^>]*>", full)
+    assert len(cells) == 5, full
+    values = [float(v) for v in re.findall(r'data-value="([^"]+)"', full)]
+    # parameters, eval KL, forgetting, relative error
+    assert len(values) == 4, full
+    assert values[3] == expected, full
+
+
+def test_svd_captions_drop_rank_bound(ctx):
+    folder = run_config(ctx, "svd", SVD)
+    with h5py.File(os.path.join(folder, "results.h5"), "r") as f:
+        assert f["lora"].attrs["init"] == "svd"
+    html = report_text(folder)
+    kl_rank = caption_of(html, "lora-kl-rank")
+    assert "can reach rank 2r, so the rank-r optimum is a reference and not a bound" in kl_rank, \
+        kl_rank
+    spectra = caption_of(html, "lora-spectra")
+    assert "U = s B A \u2212 s B_init A_init (init = svd)" in spectra, spectra
+    assert "at most r singular" not in spectra, spectra
+    # the kaiming run keeps the bound
+    plain = caption_of(report_text(run_config(ctx, "lora_only", LORA_ONLY)), "lora-kl-rank")
+    assert "not a bound" not in plain, plain
+
+
+def test_zero_task_skips_empty_panels(ctx):
+    folder = run_config(ctx, "zero_task", ZERO_TASK)
+    with h5py.File(os.path.join(folder, "results.h5"), "r") as f:
+        assert np.all(f["lora/task_singular_values"][()] == 0)
+        assert np.all(np.isnan(f["lora/relative_error"][()]))
+        assert np.all(np.isnan(f["lora/eckart_young_error"][()]))
+    html = report_text(folder)
+    kl_rank = caption_of(html, "lora-kl-rank")
+    assert "is not shown: it is NaN at every rank" in kl_rank, kl_rank
+    assert "optimum is 0" not in kl_rank, kl_rank
+    assert "Right:" not in kl_rank, kl_rank
+    assert re.search(r'<p id="lora-spectra"><b>lora-spectra</b>: Not drawn: the task update '
+                     r"dW\* of the first seed is 0", html), "no reason for the missing spectra"
+    assert not os.path.exists(os.path.join(folder, "figures", "lora-spectra.svg"))
+
+
+def test_loss_caption_names_training_kl(ctx):
+    folder = run_config(ctx, "lora_only", LORA_ONLY)
+    caption = caption_of(report_text(folder), "lora-loss")
+    assert caption.startswith("Training KL(teacher \u2016 adapted) on the training inputs: "
+                              "the training cross-entropy minus"), caption
+
+    copy = broken_copy(ctx, folder, "no_entropy")
+    with h5py.File(copy, "r+") as f:
+        del f["lora/train_teacher_entropy"]
+    ctx.driftlab_run("render", copy, "-q")
+    caption = caption_of(report_text(os.path.dirname(copy)), "lora-loss")
+    assert "The file has no /lora/train_teacher_entropy" in caption, caption
+    assert caption.startswith("Training cross-entropy"), caption
 
 
 # ---- drift and LoRA in one file ----

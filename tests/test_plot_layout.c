@@ -317,6 +317,79 @@ static void log_axis_rejects_zero_data(void **state)
     plot_figure_free(figure);
 }
 
+static void fixed_ticks_thin_when_crowded(void **state)
+{
+    (void)state;
+    dl_error err = {""};
+    plot_figure *figure = plot_figure_new(240.0, 120.0, 1, 1, plot_theme_slide(), &err);
+    plot_panel *panel = plot_figure_add_panel(figure, 0, 0, 1, 1, &err);
+    const double x[2] = {1.0, 1000.0}, y[2] = {1.0, 2.0};
+    assert_int_equal(plot_panel_add_line(panel, x, y, 2, plot_style_category(0), NULL, &err), 0);
+    double values[20];
+    char texts[20][8];
+    const char *labels[20];
+    for (int i = 0; i < 20; i++) {
+        values[i] = 1.0 + 50.0 * i;
+        snprintf(texts[i], sizeof texts[i], "%d", 1 + 50 * i);
+        labels[i] = texts[i];
+    }
+    assert_int_equal(plot_panel_set_tick_values(panel, PLOT_X, values, labels, 20, &err), 0);
+    if (plot_figure_layout(figure, &err) != 0)
+        fail_msg("layout failed: %s", err.message);
+    const plot_ticks *ticks = plot_panel_ticks(panel, PLOT_X);
+    /* 20 labels cannot fit in 240 pt: every k-th, the first kept */
+    assert_true(ticks->count >= 1 && ticks->count < 20);
+    assert_true(ticks->value[0] == 1.0);
+    assert_string_equal(ticks->label[0], "1");
+    assert_int_equal(ticks->minor_count, 0);
+
+    /* not increasing */
+    const double bad[2] = {2.0, 2.0};
+    assert_int_equal(plot_panel_set_tick_values(panel, PLOT_X, bad, labels, 2, &err), -1);
+    assert_non_null(strstr(err.message, "increasing"));
+    plot_figure_free(figure);
+}
+
+static void include_extends_range(void **state)
+{
+    (void)state;
+    dl_error err = {""};
+    plot_figure *figure = plot_figure_new(300.0, 200.0, 1, 1, plot_theme_slide(), &err);
+    plot_panel *panel = plot_figure_add_panel(figure, 0, 0, 1, 1, &err);
+    const double x[2] = {0.0, 1.0}, y[2] = {1e-3, 1.0};
+    assert_int_equal(plot_panel_add_line(panel, x, y, 2, plot_style_category(0), NULL, &err), 0);
+    assert_int_equal(plot_panel_set_axis(panel, PLOT_Y, PLOT_SCALE_LOG, NULL, NULL, &err), 0);
+    assert_int_equal(plot_panel_include(panel, PLOT_Y, 1e-6, &err), 0);
+    assert_int_equal(plot_figure_layout(figure, &err), 0);
+    assert_true(plot_panel_ticks(panel, PLOT_Y)->lo <= 1.000001e-6);
+    assert_int_equal(plot_panel_include(panel, PLOT_Y, NAN, &err), -1);
+    plot_figure_free(figure);
+}
+
+static void equal_areas_ignore_colorbar(void **state)
+{
+    (void)state;
+    dl_error err = {""};
+    plot_figure *figure = plot_figure_new(500.0, 200.0, 1, 2, plot_theme_slide(), &err);
+    plot_figure_set_equal_areas(figure);
+    const double cells[4] = {0.0, 1.0, 2.0, 3.0};
+    for (int p = 0; p < 2; p++) {
+        plot_panel *panel = plot_figure_add_panel(figure, 0, p, 1, 1, &err);
+        assert_non_null(panel);
+        assert_int_equal(plot_panel_add_heatmap(panel, cells, 2, 2, 0.0, 1.0, 0.0, 1.0,
+                                                PLOT_COLORMAP_VIRIDIS, 0.0, 3.0, &err), 0);
+        if (p == 1)
+            assert_int_equal(plot_panel_add_colorbar(panel, PLOT_COLORMAP_VIRIDIS, 0.0, 3.0,
+                                                     "a long colour bar title", &err), 0);
+    }
+    assert_int_equal(plot_figure_layout(figure, &err), 0);
+    plot_rect first = plot_panel_area(plot_figure_panel(figure, 0));
+    plot_rect second = plot_panel_area(plot_figure_panel(figure, 1));
+    assert_true(fabs(first.width - second.width) < 1e-9);
+    assert_true(second.x > first.x + first.width);
+    plot_figure_free(figure);
+}
+
 static void panels_reject_overlapping_cells(void **state)
 {
     (void)state;
@@ -484,6 +557,9 @@ int main(void)
         cmocka_unit_test(svg_ignores_earlier_surfaces),
         cmocka_unit_test(failed_write_keeps_old_file),
         cmocka_unit_test(png_size_follows_ppi),
+        cmocka_unit_test(fixed_ticks_thin_when_crowded),
+        cmocka_unit_test(include_extends_range),
+        cmocka_unit_test(equal_areas_ignore_colorbar),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

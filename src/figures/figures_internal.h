@@ -144,20 +144,34 @@ void fig_lora_append_alpha_note(fig_text *text, const dl_lora_results *lora, siz
 /* Writes alpha for a label with dl_sweep_values_format. Returns buffer. */
 const char *fig_lora_alpha_text(double alpha, char *buffer, size_t size);
 
-/* True when the rank axis is a category axis: the largest rank is at
- * least 8 times the smallest, so a linear axis would crowd the small
- * ranks. */
-bool fig_lora_rank_categorical(const dl_lora_results *lora);
+/* True when the rank axis is logarithmic: the largest rank is at least
+ * 8 times the smallest, so a linear axis would crowd the small ranks. */
+bool fig_lora_rank_log(const dl_lora_results *lora);
 
 /* Returns the x of the rank at ascending position i (order from
- * fig_lora_rank_order): i on a category axis, else the rank itself. */
+ * fig_lora_rank_order): the rank itself, on either axis. */
 double fig_lora_rank_x(const dl_lora_results *lora, const size_t *order, size_t i);
 
-/* Sets the x axis of a panel against rank: one category per rank in
- * ascending order (fig_lora_rank_categorical), else linear with integer
- * ticks and limits that keep the end markers inside. */
+/* Sets the x axis of a panel against rank: log with a tick at each swept
+ * rank (fig_lora_rank_log), else linear with integer ticks. The limits
+ * keep the end markers inside. */
 int fig_lora_rank_axis(plot_panel *panel, const dl_lora_results *lora, const size_t *order,
                        dl_error *err);
+
+/* Values below this many times FIG_LORA_LOG_FLOOR sit so close to a log
+ * axis that starts at the floor's decade that their markers are cut. */
+#define FIG_LORA_FLOOR_NEAR 10.0
+
+/* Extends a log axis from a decade below to a decade above
+ * FIG_LORA_LOG_FLOOR when the smallest value drawn on it is below
+ * FIG_LORA_FLOOR_NEAR times the floor, so markers at the floor are drawn
+ * whole, also when every value is there. NaN changes nothing. */
+int fig_lora_log_room(plot_panel *panel, plot_axis_id axis, double smallest, dl_error *err);
+
+/* True when the adapters start from the principal components of W
+ * (/lora attribute init = svd): their update s B A - s B_init A_init can
+ * reach rank 2r. */
+bool fig_lora_init_svd(const dl_lora_results *lora);
 
 /* Returns value, or FIG_LORA_LOG_FLOOR when value is below it; counts
  * the values raised in *raised. NaN stays NaN. */

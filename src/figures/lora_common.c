@@ -1,6 +1,7 @@
 /* lora_common.c - what the LoRA figure builders share: which figures a
  * file can draw, the order of ranks and alphas, the sentence about fixed
- * axis values, the rank axis, the log-axis floor and the rank colours.
+ * axis values, the rank axis, the log-axis floor and its room, and the
+ * rank colours.
  */
 #include "figures_internal.h"
 
@@ -11,10 +12,14 @@
 
 #include "sweep_values.h"
 
-/* Largest over smallest rank from which the rank axis has one equal step
- * per swept rank: ranks such as 1, 2, 4, ..., 64 then spread evenly, as
- * on a log2 axis, and each tick carries its rank. */
-#define RANK_CATEGORY_RATIO 8
+/* Largest over smallest rank from which the rank axis is logarithmic.
+ * Ranks such as 1, 2, 4, ..., 64 then spread evenly, r (D + N) is a
+ * straight line, and each swept rank gets a tick. */
+#define RANK_LOG_RATIO 8
+
+/* Factor between the end ranks and the ends of a log rank axis, 2^0.3:
+ * room for the end markers. */
+#define RANK_LOG_PAD 1.2311444133449163
 
 bool dl_figure_is_lora(dl_figure_id id)
 {
@@ -51,6 +56,10 @@ const char *dl_figure_lora_skip_reason(dl_figure_id id, const dl_results *result
         if (!some_alpha_positive(lora))
             return "Not drawn: every alpha of the sweep is 0, so every learned update is 0 "
                    "and has no spectrum to show.";
+        if (lora->n_singular == 0 || !(lora->task_singular_values[0] > 0.0))
+            return "Not drawn: the task update dW* of the first seed is 0 (task_scale = 0), "
+                   "so it has no spectrum, and the figure, which leaves out singular values "
+                   "below a share of its largest one, would be empty.";
         return NULL;
     case DL_FIGURE_LORA_PHI:
         if (lora->phi == NULL)
@@ -154,48 +163,75 @@ void fig_lora_append_fixed(fig_text *text, const dl_lora_results *lora, long ran
     fig_text_append(text, ".");
 }
 
-bool fig_lora_rank_categorical(const dl_lora_results *lora)
+bool fig_lora_rank_log(const dl_lora_results *lora)
 {
     size_t smallest = 0, largest = 0;
     dl_lora_rank_extremes(lora, &smallest, &largest);
-    return lora->rank[largest] >= RANK_CATEGORY_RATIO * lora->rank[smallest];
+    return lora->rank[largest] >= RANK_LOG_RATIO * lora->rank[smallest];
 }
 
 double fig_lora_rank_x(const dl_lora_results *lora, const size_t *order, size_t i)
 {
-    return fig_lora_rank_categorical(lora) ? (double)i : (double)lora->rank[order[i]];
+    return (double)lora->rank[order[i]];
+}
+
+/* Sets a log rank axis with one tick per distinct swept rank. */
+static int rank_log_axis(plot_panel *panel, const dl_lora_results *lora, const size_t *order,
+                         dl_error *err)
+{
+    size_t n = lora->n_ranks;
+    double *values = malloc(n * sizeof *values);
+    char **labels = calloc(n, sizeof *labels);
+    int status = values != NULL && labels != NULL
+                     ? 0 : dl_error_set(err, "out of memory for rank labels");
+    size_t count = 0;
+    char text[32];
+    for (size_t i = 0; status == 0 && i < n; i++) {
+        double rank = (double)lora->rank[order[i]];
+        if (count > 0 && values[count - 1] == rank)
+            continue; /* a repeated rank gets one tick */
+        snprintf(text, sizeof text, "%lld", (long long)lora->rank[order[i]]);
+        values[count] = rank;
+        labels[count] = strdup(text);
+        if (labels[count++] == NULL)
+            status = dl_error_set(err, "out of memory for rank labels");
+    }
+    double lo = (double)lora->rank[order[0]], hi = (double)lora->rank[order[n - 1]];
+    if (status == 0 &&
+        (plot_panel_set_axis(panel, PLOT_X, PLOT_SCALE_LOG, "Rank <i>r</i>", NULL, err) != 0 ||
+         plot_panel_set_tick_values(panel, PLOT_X, values, (const char *const *)labels, count,
+                                    err) != 0 ||
+         plot_panel_set_limits(panel, PLOT_X, lo / RANK_LOG_PAD, hi * RANK_LOG_PAD, err) != 0))
+        status = -1;
+    for (size_t i = 0; labels != NULL && i < count; i++)
+        free(labels[i]);
+    free(labels);
+    free(values);
+    return status;
 }
 
 int fig_lora_rank_axis(plot_panel *panel, const dl_lora_results *lora, const size_t *order,
                        dl_error *err)
 {
+    if (fig_lora_rank_log(lora))
+        return rank_log_axis(panel, lora, order, err);
     size_t n = lora->n_ranks;
-    if (fig_lora_rank_categorical(lora)) {
-        char **labels = calloc(n, sizeof *labels);
-        int status = labels != NULL ? 0 : dl_error_set(err, "out of memory for rank labels");
-        char text[32];
-        for (size_t i = 0; status == 0 && i < n; i++) {
-            snprintf(text, sizeof text, "%lld", (long long)lora->rank[order[i]]);
-            labels[i] = strdup(text);
-            if (labels[i] == NULL)
-                status = dl_error_set(err, "out of memory for rank labels");
-        }
-        if (status == 0 &&
-            (plot_panel_set_categories(panel, PLOT_X, (const char *const *)labels, n, err) != 0 ||
-             plot_panel_set_axis(panel, PLOT_X, PLOT_SCALE_CATEGORY, "Rank <i>r</i>", NULL,
-                                 err) != 0))
-            status = -1;
-        for (size_t i = 0; labels != NULL && i < n; i++)
-            free(labels[i]);
-        free(labels);
-        return status;
-    }
     double lo = (double)lora->rank[order[0]], hi = (double)lora->rank[order[n - 1]];
     if (plot_panel_set_axis(panel, PLOT_X, PLOT_SCALE_LINEAR, "Rank <i>r</i>", NULL, err) != 0)
         return -1;
     plot_panel_set_integer_ticks(panel, PLOT_X);
     double pad = hi > lo ? 0.08 * (hi - lo) : 0.5;
     return plot_panel_set_limits(panel, PLOT_X, lo - pad, hi + pad, err);
+}
+
+int fig_lora_log_room(plot_panel *panel, plot_axis_id axis, double smallest, dl_error *err)
+{
+    if (!(smallest < FIG_LORA_FLOOR_NEAR * FIG_LORA_LOG_FLOOR))
+        return 0;
+    /* a decade above too, for a sweep whose every value is at the floor */
+    if (plot_panel_include(panel, axis, FIG_LORA_LOG_FLOOR / 10.0, err) != 0)
+        return -1;
+    return plot_panel_include(panel, axis, FIG_LORA_LOG_FLOOR * 10.0, err);
 }
 
 double fig_lora_floor(double value, size_t *raised)
@@ -205,6 +241,11 @@ double fig_lora_floor(double value, size_t *raised)
         return FIG_LORA_LOG_FLOOR;
     }
     return value;
+}
+
+bool fig_lora_init_svd(const dl_lora_results *lora)
+{
+    return lora->init != NULL && strcmp(lora->init, "svd") == 0;
 }
 
 plot_rgb fig_lora_rank_color(size_t i, size_t n)

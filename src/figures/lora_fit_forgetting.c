@@ -1,7 +1,8 @@
 /* lora_fit_forgetting.c - new-task fit against forgetting: one point per
  * rank at (median forgetting, median eval KL) over seeds, coloured by its
  * rank, and the full-rank baseline as a labelled point of its own.
- * Both axes are log, since the values span many decades; alpha is
+ * Both axes are log, since the values span many decades. They reach a
+ * decade below the floor when a point sits near it. Alpha is
  * dl_lora_shown_alpha, scaling its first value.
  */
 #include "figures_internal.h"
@@ -13,6 +14,16 @@
 
 /* Maximum number of ranks that get one legend entry each. */
 #define RANK_KEYS_MAX 12
+
+/* Returns the smallest of values[n] and also, NaN left out. */
+static double smallest_of(const double *values, size_t n, double also)
+{
+    double smallest = also;
+    for (size_t i = 0; i < n; i++)
+        if (!isnan(values[i]) && !(values[i] >= smallest))
+            smallest = values[i];
+    return smallest;
+}
 
 int dl_figure_lora_fit_forgetting(const dl_results *results, const plot_theme *theme,
                                   dl_figure *out, dl_error *err)
@@ -56,6 +67,8 @@ int dl_figure_lora_fit_forgetting(const dl_results *results, const plot_theme *t
         plot_figure_set_title(figure, "New-task fit against forgetting", err) != 0 ||
         plot_panel_set_axis(panel, PLOT_X, PLOT_SCALE_LOG, "Forgetting", "nats", err) != 0 ||
         plot_panel_set_axis(panel, PLOT_Y, PLOT_SCALE_LOG, "Eval KL", "nats", err) != 0 ||
+        fig_lora_log_room(panel, PLOT_X, smallest_of(x, n, full_x), err) != 0 ||
+        fig_lora_log_room(panel, PLOT_Y, smallest_of(y, n, full_y), err) != 0 ||
         (n >= 2 && plot_panel_add_line(panel, x, y, n, path_style, NULL, err) != 0) ||
         plot_panel_add_points(panel, &full_x, &full_y, 1, full_style, "full rank", err) != 0 ||
         plot_panel_add_text(panel, full_x, full_y, " full rank", PLOT_ANCHOR_LEFT, err) != 0)

@@ -1,9 +1,10 @@
 /* lora_kl_map.c - rank x alpha map of the median eval KL over seeds, one
  * panel per scaling (at most MAP_PANELS), on one log colour scale.
  *
- * When the labels of side-by-side panels overlap, the panels go in two
- * rows of a figure twice the theme's height, and when that fails too
- * only the first scaling is drawn. The caption names how many scalings
+ * Every panel has a data area of the same width, the colour bar beside
+ * the last one. When the labels of side-by-side panels overlap, the
+ * panels go in two rows of a figure twice the theme's height, and when
+ * that fails too only the first scaling is drawn. The caption names how many scalings
  * are shown.
  *
  * Cells hold log10 of the median eval KL, values below
@@ -61,6 +62,10 @@ static int map_build(const dl_results *results, const plot_theme *theme, size_t 
                                           grid_cols, theme, err);
     fig_text caption = {NULL, 0, 0, false};
     int status = figure != NULL ? 0 : -1;
+    /* the colour bar sits right of the last panel only, and must not make
+     * that panel narrower than the others: they share the alphas */
+    if (status == 0)
+        plot_figure_set_equal_areas(figure);
     if (status == 0 && (rank_order == NULL || alpha_order == NULL || rank_labels == NULL ||
                         alpha_labels == NULL || cells == NULL))
         status = dl_error_set(err, "out of memory for the eval KL map");

@@ -8,7 +8,9 @@
  * Eckart-Young optimum (the least relative error of any rank-r update)
  * as a dashed line. Both y axes are log; the optimum is 0 up to rounding
  * from the task rank on (without task noise), which a log axis cannot
- * show, so the line stops there and the caption states it. Alpha is
+ * show, so the line stops there and the caption states it. When every
+ * relative error is NaN (dW* = 0) the right panel is left out. With init
+ * svd the optimum is no bound, and the caption says so. Alpha is
  * dl_lora_shown_alpha, scaling its first value.
  */
 #include "figures_internal.h"
@@ -60,6 +62,41 @@ static int add_stat_series(plot_panel *panel, const double *x, const double *med
     return 0;
 }
 
+/* Returns the smallest value of values[n] that is not NaN, or NaN. */
+static double smallest_of(const double *values, size_t n)
+{
+    double smallest = NAN;
+    for (size_t i = 0; i < n; i++)
+        if (!isnan(values[i]) && !(values[i] >= smallest))
+            smallest = values[i];
+    return smallest;
+}
+
+/* Appends the caption of the right panel: what it shows, which update U
+ * is (init svd subtracts its start), and where the optimum is 0 or NaN. */
+static void append_error_caption(fig_text *caption, const dl_lora_results *lora, size_t n,
+                                 size_t optimum_zero, size_t optimum_nan, size_t error_nan)
+{
+    fig_text_append(caption, " Right: relative error \xe2\x80\x96U \xe2\x88\x92 "
+                    "dW*\xe2\x80\x96 / \xe2\x80\x96" "dW*\xe2\x80\x96 of the learned "
+                    "update U, with the Eckart\xe2\x80\x93Young optimum (the least error of "
+                    "any update of rank r, median over seeds) dashed.");
+    if (fig_lora_init_svd(lora))
+        fig_text_append(caption, " With init = svd the update is U = s B A \xe2\x88\x92 "
+                        "s B_init A_init, which can reach rank 2r, so the rank-r optimum is "
+                        "a reference and not a bound: the error can fall below it.");
+    if (optimum_zero > 0)
+        fig_text_append(caption, " The optimum is 0 (below %g, rounding) at %zu of the %zu "
+                        "ranks, those at or above the true rank of dW*, and a log axis cannot "
+                        "show it.", OPTIMUM_ZERO, optimum_zero, n);
+    if (optimum_nan > 0)
+        fig_text_append(caption, " The optimum is NaN in the file at %zu of the %zu ranks and "
+                        "is not drawn there.", optimum_nan, n);
+    if (error_nan > 0)
+        fig_text_append(caption, " The relative error is NaN in the file at %zu of the %zu "
+                        "ranks and is not drawn there.", error_nan, n);
+}
+
 int dl_figure_lora_kl_rank(const dl_results *results, const plot_theme *theme, dl_figure *out,
                            dl_error *err)
 {
@@ -69,17 +106,16 @@ int dl_figure_lora_kl_rank(const dl_results *results, const plot_theme *theme, d
     size_t n = lora->n_ranks;
     size_t *order = malloc(n * sizeof *order);
     double *x = malloc(n * sizeof *x), *stats = malloc(7 * n * sizeof *stats);
-    plot_figure *figure = plot_figure_new(theme->figure_width, theme->figure_height, 1, 2, theme,
-                                          err);
+    plot_figure *figure = NULL;
     fig_text caption = {NULL, 0, 0, false};
-    int status = figure != NULL ? 0 : -1;
-    if (status == 0 && (order == NULL || x == NULL || stats == NULL))
+    int status = 0;
+    if (order == NULL || x == NULL || stats == NULL)
         status = dl_error_set(err, "out of memory for the eval KL against rank figure");
 
     double *kl = stats, *kl10 = stats + n, *kl90 = stats + 2 * n;
     double *re = stats + 3 * n, *re10 = stats + 4 * n, *re90 = stats + 5 * n;
     double *optimum = stats + 6 * n;
-    size_t raised = 0, optimum_zero = 0;
+    size_t raised = 0, optimum_zero = 0, optimum_nan = 0, error_nan = 0;
     if (status == 0) {
         fig_lora_rank_order(lora, order);
         for (size_t i = 0; i < n; i++)
@@ -91,34 +127,51 @@ int dl_figure_lora_kl_rank(const dl_results *results, const plot_theme *theme, d
         status = rank_stats(lora, lora->relative_error, order, alpha, re, re10, re90, &unused, err);
     }
     for (size_t i = 0; status == 0 && i < n; i++) {
+        error_nan += isnan(re[i]);
         optimum[i] = dl_lora_median_over_seeds(lora, lora->eckart_young_error, order[i], alpha,
                                                0);
-        if (!(optimum[i] > OPTIMUM_ZERO)) {
+        if (isnan(optimum[i])) {
+            optimum_nan++;
+        } else if (!(optimum[i] > OPTIMUM_ZERO)) {
             optimum[i] = NAN; /* 0 has no place on a log axis */
             optimum_zero++;
         }
     }
+    /* relative errors are NaN at every rank when dW* = 0 (task_scale = 0):
+     * the right panel would be empty, so it is left out */
+    bool error_panel = error_nan < n;
     double baseline = dl_lora_median(lora->full_rank_eval_kl, lora->n_seeds, 1);
     double baseline_drawn = fig_lora_floor(baseline, &raised);
+    double kl_smallest = fmin(baseline_drawn, smallest_of(kl10, n));
+    double error_smallest = fmin(smallest_of(re10, n), smallest_of(optimum, n));
 
-    plot_panel *left = status == 0 ? plot_figure_add_panel(figure, 0, 0, 1, 1, err) : NULL;
-    plot_panel *right = left != NULL ? plot_figure_add_panel(figure, 0, 1, 1, 1, err) : NULL;
+    if (status == 0)
+        figure = plot_figure_new(theme->figure_width, theme->figure_height, 1,
+                                 error_panel ? 2 : 1, theme, err);
+    plot_panel *left = figure != NULL ? plot_figure_add_panel(figure, 0, 0, 1, 1, err) : NULL;
+    plot_panel *right = left != NULL && error_panel
+                            ? plot_figure_add_panel(figure, 0, 1, 1, 1, err) : NULL;
     char label[96], number[40];
     snprintf(label, sizeof label, "full rank (%s nats)",
              fig_number(baseline, number, sizeof number));
-    if (right == NULL ||
+    if (left == NULL || (error_panel && right == NULL) ||
         plot_figure_set_title(figure, "Fit of the new task against rank", err) != 0 ||
         plot_panel_set_title(left, "Eval KL", err) != 0 ||
-        plot_panel_set_title(right, "Relative error of the update", err) != 0 ||
-        fig_lora_rank_axis(left, lora, order, err) != 0 || fig_lora_rank_axis(right, lora, order, err) != 0 ||
+        fig_lora_rank_axis(left, lora, order, err) != 0 ||
         plot_panel_set_axis(left, PLOT_Y, PLOT_SCALE_LOG, "Eval KL", "nats", err) != 0 ||
-        plot_panel_set_axis(right, PLOT_Y, PLOT_SCALE_LOG, "Relative error", NULL, err) != 0 ||
+        fig_lora_log_room(left, PLOT_Y, kl_smallest, err) != 0 ||
         add_stat_series(left, x, kl, kl10, kl90, n, 0, "median over seeds", err) != 0 ||
         plot_panel_add_hline(left, baseline_drawn, NULL, err) != 0 ||
-        fig_add_marker_key(left, theme, label, err) != 0 ||
-        add_stat_series(right, x, re, re10, re90, n, 1, "median over seeds", err) != 0)
+        fig_add_marker_key(left, theme, label, err) != 0)
         status = -1;
-    if (status == 0 && optimum_zero < n) {
+    if (status == 0 && error_panel &&
+        (plot_panel_set_title(right, "Relative error of the update", err) != 0 ||
+         fig_lora_rank_axis(right, lora, order, err) != 0 ||
+         plot_panel_set_axis(right, PLOT_Y, PLOT_SCALE_LOG, "Relative error", NULL, err) != 0 ||
+         fig_lora_log_room(right, PLOT_Y, error_smallest, err) != 0 ||
+         add_stat_series(right, x, re, re10, re90, n, 1, "median over seeds", err) != 0))
+        status = -1;
+    if (status == 0 && error_panel && optimum_zero + optimum_nan < n) {
         plot_style dashed = {theme->annotation, 0.0, PLOT_DASH_DASHED};
         if (plot_panel_add_line(right, x, optimum, n, dashed, "Eckart\xe2\x80\x93Young optimum",
                                 err) != 0 ||
@@ -127,23 +180,24 @@ int dl_figure_lora_kl_rank(const dl_results *results, const plot_theme *theme, d
     }
     if (status == 0) {
         plot_panel_set_legend(left, PLOT_LEGEND_TOP_RIGHT);
-        plot_panel_set_legend(right, PLOT_LEGEND_BOTTOM_LEFT);
+        if (error_panel)
+            plot_panel_set_legend(right, PLOT_LEGEND_BOTTOM_LEFT);
     }
 
     if (status == 0) {
-        fig_text_append(&caption, "Left: eval KL(teacher \xe2\x80\x96 adapted) on the held-out "
+        fig_text_append(&caption, "%seval KL(teacher \xe2\x80\x96 adapted) on the held-out "
                         "inputs against the adapter rank; points are the median over %zu "
                         "seed%s and the band spans the 10th to 90th percentile. The dashed "
-                        "line is the median eval KL of the full-rank baseline, %s nats. "
-                        "Right: relative error \xe2\x80\x96U \xe2\x88\x92 dW*\xe2\x80\x96 / "
-                        "\xe2\x80\x96" "dW*\xe2\x80\x96 of the learned update U, with the "
-                        "Eckart\xe2\x80\x93Young optimum (the least error of any rank-r "
-                        "update, median over seeds) dashed.", lora->n_seeds,
+                        "line is the median eval KL of the full-rank baseline, %s nats.",
+                        error_panel ? "Left: " : "", lora->n_seeds,
                         lora->n_seeds == 1 ? "" : "s", number);
-        if (optimum_zero > 0)
-            fig_text_append(&caption, " The optimum is 0 (below %g, rounding) at %zu of the "
-                            "%zu ranks, those at or above the true rank of dW*, and a log axis "
-                            "cannot show it.", OPTIMUM_ZERO, optimum_zero, n);
+        if (error_panel)
+            append_error_caption(&caption, lora, n, optimum_zero, optimum_nan, error_nan);
+        else
+            fig_text_append(&caption, " The relative error \xe2\x80\x96U \xe2\x88\x92 "
+                            "dW*\xe2\x80\x96 / \xe2\x80\x96" "dW*\xe2\x80\x96 is not "
+                            "shown: it is NaN at every rank in the file, as it is when dW* "
+                            "= 0 (task_scale = 0) and the ratio is undefined.");
         if (raised > 0)
             fig_text_append(&caption, " Values below %g nats are drawn at %g.",
                             FIG_LORA_LOG_FLOOR, FIG_LORA_LOG_FLOOR);

@@ -4,9 +4,11 @@
  * One seed (the first), one scaling (the first) and one alpha: the first
  * alpha above 0 (dl_lora_shown_alpha), because alpha = 0 leaves U = 0
  * with no spectrum.
- * A rank-r update has at most r singular values above rounding noise, so
- * values below SPECTRUM_CUTOFF times the largest singular value of dW*
- * are left out (the line stops there), and the caption counts them.
+ * A rank-r update has at most r singular values above rounding noise, or
+ * 2r with init svd, whose U subtracts the rank-r start. So values below
+ * SPECTRUM_CUTOFF times the largest singular value of dW* are left out
+ * (the line stops there), and the caption counts them. A dW* of 0 gives
+ * no scale, and dl_figure_lora_skip_reason skips the figure then.
  */
 #include "figures_internal.h"
 
@@ -92,14 +94,20 @@ int dl_figure_lora_spectra(const dl_results *results, const plot_theme *theme, d
         plot_panel_set_legend(panel, PLOT_LEGEND_OUTSIDE_RIGHT);
 
     if (status == 0) {
+        bool svd = fig_lora_init_svd(lora);
         fig_text_append(&caption, "Singular values, largest first, of the task update dW* "
-                        "(true rank %d, dashed) and of the learned update U = s B A at each "
-                        "rank, for one seed (no statistic over seeds).", lora->task_rank);
+                        "(true rank %d, dashed) and of the learned update %s at each rank, "
+                        "for one seed (no statistic over seeds).", lora->task_rank,
+                        svd ? "U = s B A \xe2\x88\x92 s B_init A_init (init = svd)"
+                            : "U = s B A");
         if (left_out > 0)
             fig_text_append(&caption, " Singular values below %g times the largest of dW* "
-                            "(%zu of them) are rounding noise and are left out: an update of "
-                            "rank r has at most r singular values above 0.", SPECTRUM_CUTOFF,
-                            left_out);
+                            "(%zu of them) are rounding noise and are left out: %s",
+                            SPECTRUM_CUTOFF, left_out,
+                            svd ? "with init = svd the update of rank-r factors has at most "
+                                  "2r singular values above 0."
+                                : "an update of rank r has at most r singular values above "
+                                  "0.");
         fig_lora_append_alpha_note(&caption, lora, alpha);
         fig_lora_append_fixed(&caption, lora, -1, (long)alpha, 0, 0);
         status = fig_finish(figure, &caption, out, err);

@@ -143,6 +143,32 @@ int plot_panel_set_limits(plot_panel *panel, plot_axis_id axis, double lo, doubl
  * plot_ticks_integer). */
 void plot_panel_set_integer_ticks(plot_panel *panel, plot_axis_id axis);
 
+/* Fixes the ticks of a linear or log axis: n values (increasing) with
+ * their labels (markup, copied, each under PLOT_TICK_LABEL_MAX bytes).
+ * Only values inside the axis range get a tick, and there are no minor
+ * ticks. When neighbouring labels overlap, layout keeps every k-th tick,
+ * the first included. */
+int plot_panel_set_tick_values(plot_panel *panel, plot_axis_id axis, const double *values,
+                               const char *const *labels, size_t n, dl_error *err);
+
+/* Extends an axis's data range to cover value, as an invisible point
+ * would; a NICE range then grows to the ticks round it. Limits set with
+ * plot_panel_set_limits take precedence. Fails on a value that is not
+ * finite. */
+int plot_panel_include(plot_panel *panel, plot_axis_id axis, double value, dl_error *err);
+
+/* Gives every data area of the figure the same width. Each grid column
+ * keeps the margins its panels need, and the width left over is shared
+ * equally, so a colour bar in one column does not narrow its data area.
+ * A figure with a panel that spans several columns keeps the usual
+ * layout. */
+void plot_figure_set_equal_areas(plot_figure *figure);
+
+/* Returns the number of panels of figure and the panel at index (in the
+ * order they were added), for tests and callers that inspect a layout. */
+size_t plot_figure_panel_count(const plot_figure *figure);
+plot_panel *plot_figure_panel(const plot_figure *figure, size_t index);
+
 /* Makes an axis categorical with n labels (markup) at 0 .. n - 1. The
  * labels are copied. */
 int plot_panel_set_categories(plot_panel *panel, plot_axis_id axis, const char *const *labels,

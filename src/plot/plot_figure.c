@@ -99,6 +99,8 @@ static void free_panel(plot_panel *panel)
         free(panel->axis[a].title);
         free(panel->axis[a].unit);
         free_strings(panel->axis[a].categories, panel->axis[a].category_count);
+        free(panel->axis[a].tick_values);
+        free_strings(panel->axis[a].tick_labels, panel->axis[a].tick_count);
     }
     free(panel->title);
     free(panel->colorbar_title);
@@ -279,6 +281,77 @@ int plot_panel_set_categories(plot_panel *panel, plot_axis_id axis, const char *
     panel->axis[axis].scale = PLOT_SCALE_CATEGORY;
     panel->figure->laid_out = false;
     return 0;
+}
+
+int plot_panel_set_tick_values(plot_panel *panel, plot_axis_id axis, const double *values,
+                               const char *const *labels, size_t n, dl_error *err)
+{
+    if (n == 0 || n > PLOT_TICKS_MAX)
+        return dl_error_set(err, "%zu tick values are invalid: an axis takes 1 to %d", n,
+                            PLOT_TICKS_MAX);
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(values[i]) || (i > 0 && !(values[i] > values[i - 1])))
+            return dl_error_set(err, "tick value %g is invalid: tick values must be finite "
+                                "and increasing", values[i]);
+        if (strlen(labels[i]) >= PLOT_TICK_LABEL_MAX)
+            return dl_error_set(err, "tick label '%.20s...' is too long: a label takes at "
+                                "most %d bytes", labels[i], PLOT_TICK_LABEL_MAX - 1);
+        if (plot_markup_check(labels[i], "tick label", err) != 0)
+            return -1;
+    }
+
+    double *value_copy = malloc(n * sizeof *value_copy);
+    char **label_copy = calloc(n, sizeof *label_copy);
+    int status = value_copy != NULL && label_copy != NULL ? 0 : -1;
+    for (size_t i = 0; status == 0 && i < n; i++) {
+        value_copy[i] = values[i];
+        label_copy[i] = copy_string(labels[i]);
+        if (label_copy[i] == NULL)
+            status = -1;
+    }
+    if (status != 0) {
+        free(value_copy);
+        free_strings(label_copy, n);
+        return dl_error_set(err, "out of memory copying tick values");
+    }
+    plot_axis *target = &panel->axis[axis];
+    free(target->tick_values);
+    free_strings(target->tick_labels, target->tick_count);
+    target->tick_values = value_copy;
+    target->tick_labels = label_copy;
+    target->tick_count = n;
+    panel->figure->laid_out = false;
+    return 0;
+}
+
+int plot_panel_include(plot_panel *panel, plot_axis_id axis, double value, dl_error *err)
+{
+    if (!isfinite(value))
+        return dl_error_set(err, "axis value %g is invalid: it must be finite", value);
+    plot_axis *target = &panel->axis[axis];
+    if (!target->has_include || value < target->include_lo)
+        target->include_lo = value;
+    if (!target->has_include || value > target->include_hi)
+        target->include_hi = value;
+    target->has_include = true;
+    panel->figure->laid_out = false;
+    return 0;
+}
+
+void plot_figure_set_equal_areas(plot_figure *figure)
+{
+    figure->equal_areas = true;
+    figure->laid_out = false;
+}
+
+size_t plot_figure_panel_count(const plot_figure *figure)
+{
+    return figure->panel_count;
+}
+
+plot_panel *plot_figure_panel(const plot_figure *figure, size_t index)
+{
+    return index < figure->panel_count ? figure->panels[index] : NULL;
 }
 
 void plot_panel_set_integer_ticks(plot_panel *panel, plot_axis_id axis)

@@ -70,6 +70,11 @@ typedef struct {
     bool hidden;
     bool grid;
     bool integer;        /* ticks from plot_ticks_integer */
+    double *tick_values; /* fixed ticks (plot_panel_set_tick_values), or NULL */
+    char **tick_labels;
+    size_t tick_count;
+    bool has_include;    /* the range also covers [include_lo, include_hi] */
+    double include_lo, include_hi;
 
     /* set by layout */
     size_t max_ticks;    /* shrinks while tick labels overlap */
@@ -117,6 +122,7 @@ struct plot_figure {
     plot_panel **panels;
     size_t panel_count;
     bool laid_out;
+    bool equal_areas;     /* plot_figure_set_equal_areas */
     double title_height;  /* set by layout */
 };
 

@@ -130,6 +130,52 @@ static int element_range(data_range *range, const plot_panel *panel, plot_axis_i
     return 0;
 }
 
+/* Places the fixed ticks of plot_panel_set_tick_values inside [lo, hi]:
+ * every k-th tick that lies inside, with k the smallest step that keeps
+ * at most max_ticks of them. Without limits the range is the data's,
+ * padded by 5 % of its width (on a log axis, of its width in decades). */
+static int fixed_ticks(plot_axis *axis, double lo, double hi, plot_range_mode mode,
+                       const plot_panel *panel, plot_axis_id id, dl_error *err)
+{
+    bool log_scale = axis->scale == PLOT_SCALE_LOG;
+    if (mode == PLOT_RANGE_NICE) {
+        double a = log_scale ? log10(lo) : lo, b = log_scale ? log10(hi) : hi;
+        double pad = b > a ? 0.05 * (b - a) : 0.5;
+        a -= pad;
+        b += pad;
+        lo = log_scale ? pow(10.0, a) : a;
+        hi = log_scale ? pow(10.0, b) : b;
+    }
+    if (!(lo < hi) || (log_scale && !(lo > 0.0))) {
+        char name[64];
+        return dl_error_set(err, "%s, %s axis: the range [%g, %g] cannot hold fixed ticks",
+                            plot_panel_name(panel, name, sizeof name),
+                            id == PLOT_X ? "x" : "y", lo, hi);
+    }
+
+    size_t inside = 0;
+    for (size_t i = 0; i < axis->tick_count; i++)
+        inside += axis->tick_values[i] >= lo && axis->tick_values[i] <= hi;
+    size_t budget = axis->max_ticks > 0 ? axis->max_ticks : 1;
+    size_t stride = inside > budget ? (inside + budget - 1) / budget : 1;
+
+    memset(&axis->ticks, 0, sizeof axis->ticks);
+    axis->ticks.lo = lo;
+    axis->ticks.hi = hi;
+    size_t seen = 0;
+    for (size_t i = 0; i < axis->tick_count; i++) {
+        double value = axis->tick_values[i];
+        if (!(value >= lo && value <= hi))
+            continue;
+        if (seen++ % stride != 0)
+            continue;
+        size_t k = axis->ticks.count++;
+        axis->ticks.value[k] = value;
+        snprintf(axis->ticks.label[k], PLOT_TICK_LABEL_MAX, "%s", axis->tick_labels[i]);
+    }
+    return 0;
+}
+
 /* Places the ticks of one axis with its current budget. */
 static int place_ticks(plot_panel *panel, plot_axis_id id, dl_error *err)
 {
@@ -151,6 +197,11 @@ static int place_ticks(plot_panel *panel, plot_axis_id id, dl_error *err)
         if (element_range(&range, panel, id, &panel->elements[i], err) != 0)
             return -1;
 
+    if (axis->has_include &&
+        (include(&range, axis, axis->include_lo, "included", panel, err) != 0 ||
+         include(&range, axis, axis->include_hi, "included", panel, err) != 0))
+        return -1;
+
     double lo = range.lo, hi = range.hi;
     plot_range_mode mode = range.exact ? PLOT_RANGE_EXACT : PLOT_RANGE_NICE;
     if (axis->has_limits) {
@@ -166,6 +217,9 @@ static int place_ticks(plot_panel *panel, plot_axis_id id, dl_error *err)
         lo = hi;
         hi = swap;
     }
+
+    if (axis->tick_count > 0)
+        return fixed_ticks(axis, lo, hi, mode, panel, id, err);
 
     int status;
     if (axis->scale == PLOT_SCALE_LOG)
@@ -347,6 +401,42 @@ static void align_margins(plot_figure *figure)
     }
 }
 
+/* For plot_figure_set_equal_areas: keeps each grid column's aligned
+ * margins and gives every column the same data-area width, placing the
+ * columns left to right from the outer margin. */
+static void equal_areas(plot_figure *figure)
+{
+    const plot_theme *theme = figure->theme;
+    for (size_t i = 0; i < figure->panel_count; i++)
+        if (figure->panels[i]->col_span != 1)
+            return; /* spanning panels keep the aligned layout */
+    double left[PLOT_GRID_MAX] = {0}, right[PLOT_GRID_MAX] = {0};
+    for (size_t i = 0; i < figure->panel_count; i++) {
+        const plot_panel *p = figure->panels[i];
+        left[p->col] = fmax(left[p->col], p->margins.left);
+        right[p->col] = fmax(right[p->col], p->margins.right);
+    }
+    double free_width = figure->width - 2.0 * theme->outer_margin -
+                        (figure->cols - 1) * theme->panel_gap;
+    for (int c = 0; c < figure->cols; c++)
+        free_width -= left[c] + right[c];
+    double width = free_width / figure->cols;
+
+    double start[PLOT_GRID_MAX];
+    double cursor = theme->outer_margin;
+    for (int c = 0; c < figure->cols; c++) {
+        start[c] = cursor + left[c];
+        cursor = start[c] + width + right[c] + theme->panel_gap;
+    }
+    for (size_t i = 0; i < figure->panel_count; i++) {
+        plot_panel *p = figure->panels[i];
+        p->margins.left = left[p->col];
+        p->margins.right = right[p->col];
+        p->area.x = start[p->col];
+        p->area.width = width;
+    }
+}
+
 /* ---- overlap checks ---- */
 
 /* Returns true when neighbouring tick labels of a laid-out axis overlap. */
@@ -401,6 +491,8 @@ static int run_pass(plot_figure *figure, plot_text *text, bool *changed, dl_erro
             return -1;
     }
     align_margins(figure);
+    if (figure->equal_areas)
+        equal_areas(figure);
     if (check_areas(figure, err) != 0)
         return -1;
 
