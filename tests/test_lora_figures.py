@@ -216,6 +216,49 @@ def lora_values(folder):
 # ---- files and formats ----
 
 
+MANY_CATEGORIES = """\
+[experiment]
+seeds = 1
+formats = png
+
+[lora]
+D = 64
+N = 64
+task_rank = 2
+rank = 1:40:40
+alpha = 0:31:32
+steps = 2
+n_train = 16
+n_eval = 16
+n_old = 16
+"""
+
+LONG_ALPHA_LABELS = """\
+[experiment]
+seeds = 1
+formats = png
+
+[lora]
+D = 16
+N = 16
+task_rank = 2
+rank = 1, 2
+alpha = 0.000123456, 0.000234567, 1234.56789, 2345.6789, 3456.789, 4567.89, 5678.9, 6789.1
+steps = 2
+"""
+
+
+def test_many_ranks_and_alphas_still_draw(ctx):
+    """40 ranks, 32 alphas and long alpha labels once failed the render
+    with overlapping or too many tick labels; the axes now label every
+    k-th category."""
+    for name, text in (("many", MANY_CATEGORIES), ("long_alphas", LONG_ALPHA_LABELS)):
+        folder = run_config(ctx, name, text)
+        for figure in LORA_FIGURES:
+            path = os.path.join(folder, "figures", figure + ".png")
+            assert os.path.exists(path), (name, figure)
+
+
 def test_lora_only_draws_every_lora_figure(ctx):
     folder = run_config(ctx, "lora_only", LORA_ONLY)
     for name in LORA_FIGURES:

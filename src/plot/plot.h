@@ -143,11 +143,17 @@ int plot_panel_set_limits(plot_panel *panel, plot_axis_id axis, double lo, doubl
  * plot_ticks_integer). */
 void plot_panel_set_integer_ticks(plot_panel *panel, plot_axis_id axis);
 
-/* Fixes the ticks of a linear or log axis: n values (increasing) with
- * their labels (markup, copied, each under PLOT_TICK_LABEL_MAX bytes).
- * Only values inside the axis range get a tick, and there are no minor
- * ticks. When neighbouring labels overlap, layout keeps every k-th tick,
- * the first included. */
+/* Most categories of an axis. At most PLOT_TICKS_MAX of them are labelled:
+ * when there are more, or when their labels overlap, layout labels every
+ * k-th category. */
+#define PLOT_CATEGORIES_MAX 4096
+
+/* Fixes the ticks of a linear or log axis: 1 <= n <= PLOT_CATEGORIES_MAX
+ * values (increasing) with their labels (markup, copied, each under
+ * PLOT_TICK_LABEL_MAX bytes). Only values inside the axis range get a
+ * tick, and there are no minor ticks. When there are more than
+ * PLOT_TICKS_MAX or neighbouring labels overlap, layout keeps every k-th
+ * tick, the first included. */
 int plot_panel_set_tick_values(plot_panel *panel, plot_axis_id axis, const double *values,
                                const char *const *labels, size_t n, dl_error *err);
 
@@ -169,8 +175,8 @@ void plot_figure_set_equal_areas(plot_figure *figure);
 size_t plot_figure_panel_count(const plot_figure *figure);
 plot_panel *plot_figure_panel(const plot_figure *figure, size_t index);
 
-/* Makes an axis categorical with n labels (markup) at 0 .. n - 1. The
- * labels are copied. */
+/* Makes an axis categorical with n labels (markup) at 0 .. n - 1,
+ * 1 <= n <= PLOT_CATEGORIES_MAX. The labels are copied. */
 int plot_panel_set_categories(plot_panel *panel, plot_axis_id axis, const char *const *labels,
                               size_t n, dl_error *err);
 

@@ -16,7 +16,7 @@
 static const char *tick_label(const plot_axis *axis, size_t i)
 {
     if (axis->scale == PLOT_SCALE_CATEGORY)
-        return axis->categories[i];
+        return axis->categories[(size_t)axis->ticks.value[i]];
     return axis->ticks.label[i];
 }
 

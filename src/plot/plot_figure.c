@@ -258,9 +258,9 @@ int plot_panel_set_limits(plot_panel *panel, plot_axis_id axis, double lo, doubl
 int plot_panel_set_categories(plot_panel *panel, plot_axis_id axis, const char *const *labels,
                               size_t n, dl_error *err)
 {
-    if (n == 0 || n > PLOT_TICKS_MAX)
+    if (n == 0 || n > PLOT_CATEGORIES_MAX)
         return dl_error_set(err, "%zu categories are invalid: an axis takes 1 to %d", n,
-                            PLOT_TICKS_MAX);
+                            PLOT_CATEGORIES_MAX);
     for (size_t i = 0; i < n; i++)
         if (plot_markup_check(labels[i], "category label", err) != 0)
             return -1;
@@ -286,9 +286,9 @@ int plot_panel_set_categories(plot_panel *panel, plot_axis_id axis, const char *
 int plot_panel_set_tick_values(plot_panel *panel, plot_axis_id axis, const double *values,
                                const char *const *labels, size_t n, dl_error *err)
 {
-    if (n == 0 || n > PLOT_TICKS_MAX)
+    if (n == 0 || n > PLOT_CATEGORIES_MAX)
         return dl_error_set(err, "%zu tick values are invalid: an axis takes 1 to %d", n,
-                            PLOT_TICKS_MAX);
+                            PLOT_CATEGORIES_MAX);
     for (size_t i = 0; i < n; i++) {
         if (!isfinite(values[i]) || (i > 0 && !(values[i] > values[i - 1])))
             return dl_error_set(err, "tick value %g is invalid: tick values must be finite "

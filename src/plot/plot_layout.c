@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_PASSES 24
+#define MAX_PASSES 48
 #define MIN_TICKS 3
 
 /* ---- mapping ---- */
@@ -183,12 +183,16 @@ static int place_ticks(plot_panel *panel, plot_axis_id id, dl_error *err)
     char name[64];
 
     if (axis->scale == PLOT_SCALE_CATEGORY) {
+        /* every k-th category, k the smallest step that keeps at most
+         * max_ticks labels; the tick value is the category's index */
+        size_t count = axis->category_count;
+        size_t budget = axis->max_ticks > 0 ? axis->max_ticks : 1;
+        size_t stride = count > budget ? (count + budget - 1) / budget : 1;
         memset(&axis->ticks, 0, sizeof axis->ticks);
         axis->ticks.lo = -0.5;
-        axis->ticks.hi = (double)axis->category_count - 0.5;
-        axis->ticks.count = axis->category_count;
-        for (size_t i = 0; i < axis->category_count; i++)
-            axis->ticks.value[i] = (double)i;
+        axis->ticks.hi = (double)count - 0.5;
+        for (size_t i = 0; i < count; i += stride)
+            axis->ticks.value[axis->ticks.count++] = (double)i;
         return 0;
     }
 
@@ -239,7 +243,7 @@ static int place_ticks(plot_panel *panel, plot_axis_id id, dl_error *err)
 static const char *tick_label(const plot_axis *axis, size_t i)
 {
     if (axis->scale == PLOT_SCALE_CATEGORY)
-        return axis->categories[i];
+        return axis->categories[(size_t)axis->ticks.value[i]];
     return axis->ticks.label[i];
 }
 
@@ -503,7 +507,10 @@ static int run_pass(plot_figure *figure, plot_text *text, bool *changed, dl_erro
                 continue;
             plot_axis *axis = &p->axis[id];
             char name[64];
-            if (axis->scale == PLOT_SCALE_CATEGORY || axis->max_ticks <= MIN_TICKS)
+            /* a category axis may keep a single label; other axes need
+             * MIN_TICKS to show their scale */
+            size_t fewest = axis->scale == PLOT_SCALE_CATEGORY ? 1 : MIN_TICKS;
+            if (axis->max_ticks <= fewest)
                 return dl_error_set(err, "%s: the %s tick labels overlap even with %zu ticks: "
                                     "enlarge the figure or shorten the labels",
                                     plot_panel_name(p, name, sizeof name), id == PLOT_X ? "x" : "y",
@@ -533,9 +540,15 @@ int plot_figure_layout(plot_figure *figure, dl_error *err)
                                theme->title_pad;
     place_boxes(figure);
 
-    for (size_t i = 0; i < figure->panel_count; i++)
-        for (int id = PLOT_X; id <= PLOT_Y; id++)
-            figure->panels[i]->axis[id].max_ticks = PLOT_TICKS_DEFAULT_COUNT;
+    for (size_t i = 0; i < figure->panel_count; i++) {
+        for (int id = PLOT_X; id <= PLOT_Y; id++) {
+            plot_axis *axis = &figure->panels[i]->axis[id];
+            /* categories start with every label, up to the tick limit */
+            axis->max_ticks = axis->scale != PLOT_SCALE_CATEGORY ? PLOT_TICKS_DEFAULT_COUNT
+                              : axis->category_count < PLOT_TICKS_MAX ? axis->category_count
+                                                                      : PLOT_TICKS_MAX;
+        }
+    }
 
     int status = 0;
     bool changed = true;
