@@ -327,17 +327,18 @@ static int print_lora_key_numbers(const char *path, dl_error *err)
         return -1;
     const dl_lora_results *lora = &results.lora;
     size_t alpha = dl_lora_shown_alpha(lora);
-    printf("LoRA at alpha %g, scaling %s, median over %zu %s; D N = %d\n",
+    long long d = lora->D, n = lora->N;
+    printf("LoRA at alpha %g, scaling %s, median over %zu %s; D N = %lld\n",
            lora->alpha[alpha], lora->scaling[0], lora->n_seeds,
-           plural(lora->n_seeds, "seed", "seeds"), lora->D * lora->N);
+           plural(lora->n_seeds, "seed", "seeds"), d * n);
     printf("%10s %12s %16s %18s\n", "rank", "parameters", "eval KL (nats)",
            "forgetting (nats)");
     for (size_t r = 0; r < lora->n_ranks; r++)
         printf("%10lld %12lld %16.3g %18.3g\n", (long long)lora->rank[r],
-               (long long)lora->rank[r] * (lora->D + lora->N),
+               (long long)lora->rank[r] * (d + n),
                dl_lora_median_over_seeds(lora, lora->eval_kl, r, alpha, 0),
                dl_lora_median_over_seeds(lora, lora->forgetting, r, alpha, 0));
-    printf("%10s %12d %16.3g %18.3g\n", "full", lora->D * lora->N,
+    printf("%10s %12lld %16.3g %18.3g\n", "full", d * n,
            dl_lora_median(lora->full_rank_eval_kl, lora->n_seeds, 1),
            dl_lora_median(lora->full_rank_forgetting, lora->n_seeds, 1));
     dl_results_free(&results);
@@ -385,6 +386,12 @@ static int check_run_request(const dl_config *cfg, const char *results_path, int
 
     char partial[4096 + sizeof ".partial"];
     snprintf(partial, sizeof partial, "%s.partial", results_path);
+    if (resume && !cfg->has_drift && access(partial, F_OK) == 0) {
+        dl_log_error("--resume: %s exists, but a config without [drift] keeps no partial "
+                     "file, so it is from another run; remove it, or run without "
+                     "--resume to replace it", partial);
+        return DL_EXIT_USAGE;
+    }
     if (resume && cfg->has_drift && access(partial, F_OK) != 0) {
         dl_log_error("--resume: %s not found, so there is no interrupted run to continue; "
                      "run without --resume", partial);

@@ -74,8 +74,9 @@ void dl_lora_sweep_estimate_plan(const dl_config *cfg, int threads,
                     + points * rank_min * rank_max + d * n + adapters;
     /* a task: W, dW*, W*, U, V and its data sets with their logits */
     double task = 3 * d * n + task_rank * (d + n) + rows * (d + 3 * n);
-    /* one fit: frozen base, update, SVD scratch, optimiser state, logits */
-    double fit = 10 * d * n + d * d + n * n + 4 * rank_max * (d + n)
+    /* one fit: frozen base, update, SVD scratch (dgesdd's thin factors,
+     * min(D, N) columns each), optimiser state, logits */
+    double fit = 10 * d * n + 2 * k * (d + n) + 4 * rank_max * (d + n)
                  + rows * (rank_max + 2 * n) + batch * (d + 2 * n);
     double kept = points * (rank_min + rank_max) * n;
 

@@ -186,6 +186,22 @@ def test_resume_of_a_lora_only_config_fits_again(ctx):
         assert f["lora/eval_kl"].shape == (2, 2, 1, 4)
 
 
+def test_resume_of_a_lora_only_config_keeps_another_partial(ctx):
+    """A LoRA-only config never leaves a partial file, so one that exists
+    belongs to another run; --resume must not replace it."""
+    config = ctx.write_config("short_lora2.ini", LONG_LORA.replace(
+        "rank = 1..24", "rank = 1").replace("steps = 1500", "steps = 5"))
+    os.makedirs(ctx.path("other_partial"))
+    partial = ctx.path("other_partial", "results.h5.partial")
+    with open(partial, "wb") as f:
+        f.write(b"the partial file of another config")
+    done = ctx.driftlab_run("run", config, "-o", "other_partial", "--resume", check=False)
+    assert done.returncode == 2, done.stderr
+    assert "keeps no partial file" in done.stderr, done.stderr
+    with open(partial, "rb") as f:
+        assert f.read() == b"the partial file of another config"
+
+
 def test_second_run_into_a_busy_folder_stops_and_harms_nothing(ctx):
     config = ctx.write_config("busy.ini", LONG.format(temperatures=4))
     first = subprocess.Popen([ctx.driftlab, "run", config, "-o", "busy", "-q", "--no-render"],
