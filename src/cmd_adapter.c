@@ -391,6 +391,21 @@ static bool report_measurements(void)
     return dl_log_get_level() >= DL_LOG_NORMAL;
 }
 
+/* Fails when a result to be written has an entry that is not finite:
+ * weights near the largest double overflow it, and every adapter command
+ * rejects such a file on load, so it is never written. */
+static int check_finite_result(const double *values, size_t count, const char *what,
+                               const adapter_request *request)
+{
+    for (size_t i = 0; i < count; i++)
+        if (!isfinite(values[i])) {
+            dl_log_error("%s of %s has an entry of %g at index %zu: the weights are too "
+                         "large; nothing was written", what, request->results, values[i], i);
+            return -1;
+        }
+    return 0;
+}
+
 /* Parses a merge or stack request of at least min_names adapters, checks
  * its output and loads its adapters. Returns DL_EXIT_OK with *done false
  * when the command goes on; otherwise (help shown, or an error) both are
@@ -450,6 +465,10 @@ static int command_merge(int argc, char **argv)
     }
     error = dl_lora_max_abs_difference(round_trip, w, entries);
     bound = dl_lora_round_trip_bound(dl_lora_max_abs(magnitude, entries), request.count);
+    if (check_finite_result(merged, entries, "the merged W", &request) != 0) {
+        status = DL_EXIT_USAGE;
+        goto done;
+    }
 
     dl_adapter_provenance provenance = {
         .description = "merged weights W + sum_k w_k U_k of the listed adapters",
@@ -623,6 +642,13 @@ static int command_stack(int argc, char **argv)
     }
     for (size_t i = 0; i < entries; i++)
         with_stack[i] = w[i] + with_stack[i];
+    if (check_finite_result(stacked.b, (size_t)stacked.input_dim * (size_t)stacked.rank,
+                            "the stacked B", &request) != 0
+        || check_finite_result(with_stack, entries, "W plus the stacked update",
+                               &request) != 0) {
+        status = DL_EXIT_USAGE;
+        goto done;
+    }
 
     double tolerance = dl_lora_stack_tolerance(dl_lora_max_abs(magnitude, entries),
                                                (size_t)stacked.rank, request.count);

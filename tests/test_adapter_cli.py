@@ -248,6 +248,20 @@ def test_unmerge_of_one_adapter_leaves_the_other(ctx):
     assert_relative_close(unmerged, expected, 1e-12, "unmerge of one adapter")
 
 
+def test_overflowing_weights_write_nothing(ctx):
+    results = write_results(ctx.path("huge_weights.h5"), standard_adapters())
+    name = "r4-alpha8-standard"
+    for command in ("merge", "stack"):
+        out = f"huge_{command}.h5"
+        done = ctx.driftlab_run("adapter", command, results, name, name,
+                                "--weight", "1.7e308", "--weight", "1.7e308", "-o", out,
+                                check=False)
+        assert done.returncode == 2, (command, done.returncode, done.stderr)
+        assert "the weights are too large; nothing was written" in done.stderr, done.stderr
+        assert not os.path.exists(ctx.path(out)), command
+        assert not os.path.exists(ctx.path(out + ".partial")), command
+
+
 def test_quiet_prints_nothing(ctx):
     results = write_results(ctx.path("quiet.h5"), standard_adapters())
     names = ["r4-alpha8-standard", "r3-alpha2-none"]
