@@ -15,6 +15,10 @@
  * /lora only gets the root attributes and that summary.
  *
  * Left out: the data values themselves (use h5py or xarray).
+ *
+ * Names and strings from the file are printed only when they are UTF-8
+ * without control characters, and nothing is printed unless the whole
+ * file reads.
  */
 #include "store.h"
 
@@ -27,12 +31,36 @@
 #include "results.h"
 #include "store_internal.h"
 #include "sweep_values.h"
+#include "utf8.h"
 
 /* Axis value lists longer than this print their head and last value. */
 #define INFO_MAX_VALUES 10
 
 /* Maximum size in bytes, NUL included, of a dataset or dimension name. */
 #define INFO_NAME_MAX 64
+
+/* Fails unless text, a string of object in the file, is UTF-8 without
+ * control characters (C0, DEL and C1), because info prints it to a
+ * terminal, where such bytes act as escape sequences. */
+static int text_check(const char *file, const char *object, const char *what,
+                      const char *text, dl_error *err)
+{
+    const unsigned char *start = (const unsigned char *)text;
+    const unsigned char *end = start + strlen(text);
+    for (const unsigned char *p = start; p < end;) {
+        size_t length = dl_utf8_sequence_length(p, end);
+        bool control = length == 1 ? (p[0] < 0x20 || p[0] == 0x7F)
+                                   : (length == 2 && p[0] == 0xC2 && p[1] <= 0x9F);
+        if (length == 0 || control)
+            return dl_error_set(err, "%s: %s: %s has %s byte 0x%02X at offset %zu: text "
+                                "in a results file is UTF-8 without control characters",
+                                file, object, what,
+                                length == 0 ? "the invalid UTF-8" : "the control character",
+                                p[0], (size_t)(p - start));
+        p += length;
+    }
+    return 0;
+}
 
 /* Formats value as the config does: an integer below 1e16 in full (150,
  * not 1.5e+02), anything else with the fewest significant digits that
@@ -161,6 +189,11 @@ static int dataset_print(hid_t group, const char *name, const char *file,
             char dim_name[INFO_NAME_MAX];
             dl_store_dimension_name(dataset, (unsigned)d, dim_name,
                                     sizeof dim_name, "?");
+            if (text_check(file, object, "a dimension name", dim_name,
+                           err) != 0) {
+                status = -1;
+                goto done;
+            }
             fprintf(out, "%s%s", d > 0 ? ", " : "", dim_name);
         }
         fprintf(out, ")");
@@ -201,7 +234,8 @@ static int datasets_print(hid_t group, const char *file, FILE *out,
                                 "than %d bytes, which no driftlab dataset "
                                 "has", file, (unsigned long long)i,
                                 INFO_NAME_MAX - 1);
-        if (dataset_print(group, name, file, out, err) != 0)
+        if (text_check(file, "/drift", "a link name", name, err) != 0
+            || dataset_print(group, name, file, out, err) != 0)
             return -1;
     }
     return 0;
@@ -218,6 +252,9 @@ static int axes_print(hid_t group, hid_t run_done, int rank, const char *file,
         char name[INFO_NAME_MAX];
         dl_store_dimension_name(run_done, (unsigned)d, name, sizeof name,
                                 "?");
+        if (text_check(file, "/drift/run_done", "a dimension name", name,
+                       err) != 0)
+            return -1;
         char object[INFO_NAME_MAX + 16];
         snprintf(object, sizeof object, "/drift/%s", name);
 
@@ -280,7 +317,11 @@ static int root_print(hid_t file_id, const char *file, FILE *out,
         || dl_store_read_string_attribute(file_id, file, "/", "config_sha256",
                                           &sha256, err) != 0
         || dl_store_read_uint64_attribute(file_id, file, "/", "master_seed",
-                                          &master_seed, err) != 0)
+                                          &master_seed, err) != 0
+        || text_check(file, "/", "attribute driftlab_version", version,
+                      err) != 0
+        || text_check(file, "/", "attribute config_name", name, err) != 0
+        || text_check(file, "/", "attribute config_sha256", sha256, err) != 0)
         goto done;
 
     fprintf(out, "format:           %d, written by driftlab %s\n",
@@ -458,7 +499,8 @@ static int lora_print(hid_t file_id, const char *path, FILE *out,
     return 0;
 }
 
-int dl_store_print_info(const char *path, FILE *out, dl_error *err)
+/* Prints the summary of path to out; dl_store_print_info buffers it. */
+static int info_print(const char *path, FILE *out, dl_error *err)
 {
     dl_store_h5_silence();
 
@@ -552,5 +594,24 @@ done:
         H5Gclose(group);
     if (file_id >= 0)
         H5Fclose(file_id);
+    return status;
+}
+
+int dl_store_print_info(const char *path, FILE *out, dl_error *err)
+{
+    /* The summary is printed only when the whole file reads, so that a
+     * bad file gives the error alone and no listing that looks complete. */
+    char *text = NULL;
+    size_t size = 0;
+    FILE *buffer = open_memstream(&text, &size);
+    if (buffer == NULL)
+        return dl_error_set(err, "%s: out of memory for the summary", path);
+    int status = info_print(path, buffer, err);
+    if (fclose(buffer) != 0 && status == 0)
+        status = dl_error_set(err, "%s: out of memory for the summary", path);
+    if (status == 0 && fwrite(text, 1, size, out) != size)
+        status = dl_error_set(err, "writing the summary of %s failed: %s", path,
+                              strerror(errno));
+    free(text);
     return status;
 }

@@ -54,8 +54,8 @@ int dl_figure_lora_params(const dl_results *results, const plot_theme *theme, dl
     if (status == 0) {
         size_t smallest = 0, largest = 0;
         dl_lora_rank_extremes(lora, &smallest, &largest);
-        double low = (double)lora->rank[smallest] * (lora->D + lora->N);
-        double high = (double)lora->rank[largest] * (lora->D + lora->N);
+        double low = (double)lora->rank[smallest] * ((double)lora->D + (double)lora->N);
+        double high = (double)lora->rank[largest] * ((double)lora->D + (double)lora->N);
         fig_text_append(&caption, "Parameters an adapter of rank r trains, r (D + N) with "
                         "D = %d and N = %d, against r, beside the D N = %.0f parameters of a "
                         "full-rank update (dashed). ", lora->D, lora->N, full);
