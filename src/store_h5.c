@@ -16,10 +16,13 @@
 #include "store_internal.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "utf8.h"
 
 void dl_store_h5_silence(void)
 {
@@ -257,6 +260,49 @@ static int attribute_read_integer(hid_t object, const char *file,
                                   "reading attribute %s failed", name);
     H5Aclose(attribute);
     return status;
+}
+
+/* Characters of a string from a file shown in a message. */
+#define TEXT_SHOWN_MAX 48
+
+bool dl_store_text_escape(const char *text, char *escaped, size_t size)
+{
+    const unsigned char *p = (const unsigned char *)text;
+    const unsigned char *end = p + strlen(text);
+    bool valid = true;
+    size_t used = 0, characters = 0;
+    escaped[0] = '\0';
+    while (p < end) {
+        size_t length = dl_utf8_sequence_length(p, end);
+        bool control = length == 1 ? (p[0] < 0x20 || p[0] == 0x7F)
+                                   : (length == 2 && p[0] == 0xC2 && p[1] <= 0x9F);
+        size_t step = length == 0 || control ? 1 : length;
+        if (length == 0 || control)
+            valid = false;
+        if (characters < TEXT_SHOWN_MAX && used + 5 < size) {
+            if (length == 0 || control)
+                used += (size_t)snprintf(escaped + used, size - used, "\\x%02X", p[0]);
+            else if (used + step < size) {
+                memcpy(escaped + used, p, step);
+                used += step;
+                escaped[used] = '\0';
+            }
+            if (++characters == TEXT_SHOWN_MAX && p + step < end && used + 4 < size)
+                used += (size_t)snprintf(escaped + used, size - used, "...");
+        }
+        p += step;
+    }
+    return valid;
+}
+
+int dl_store_text_check(const char *path, const char *object, const char *description,
+                        const char *text, dl_error *err)
+{
+    char escaped[4 * TEXT_SHOWN_MAX + 8];
+    if (dl_store_text_escape(text, escaped, sizeof escaped))
+        return 0;
+    return dl_error_set(err, "%s: %s: %s '%s' is invalid: text in a results file is UTF-8 "
+                        "without control characters", path, object, description, escaped);
 }
 
 int dl_store_read_double_attribute(hid_t object, const char *file,

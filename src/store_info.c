@@ -39,29 +39,6 @@
 /* Maximum size in bytes, NUL included, of a dataset or dimension name. */
 #define INFO_NAME_MAX 64
 
-/* Fails unless text, a string of object in the file, is UTF-8 without
- * control characters (C0, DEL and C1), because info prints it to a
- * terminal, where such bytes act as escape sequences. */
-static int text_check(const char *file, const char *object, const char *what,
-                      const char *text, dl_error *err)
-{
-    const unsigned char *start = (const unsigned char *)text;
-    const unsigned char *end = start + strlen(text);
-    for (const unsigned char *p = start; p < end;) {
-        size_t length = dl_utf8_sequence_length(p, end);
-        bool control = length == 1 ? (p[0] < 0x20 || p[0] == 0x7F)
-                                   : (length == 2 && p[0] == 0xC2 && p[1] <= 0x9F);
-        if (length == 0 || control)
-            return dl_error_set(err, "%s: %s: %s has %s byte 0x%02X at offset %zu: text "
-                                "in a results file is UTF-8 without control characters",
-                                file, object, what,
-                                length == 0 ? "the invalid UTF-8" : "the control character",
-                                p[0], (size_t)(p - start));
-        p += length;
-    }
-    return 0;
-}
-
 /* Formats value as the config does: an integer below 1e16 in full (150,
  * not 1.5e+02), anything else with the fewest significant digits that
  * read back to the same double, so 0.1 prints as 0.1. */
@@ -189,7 +166,7 @@ static int dataset_print(hid_t group, const char *name, const char *file,
             char dim_name[INFO_NAME_MAX];
             dl_store_dimension_name(dataset, (unsigned)d, dim_name,
                                     sizeof dim_name, "?");
-            if (text_check(file, object, "a dimension name", dim_name,
+            if (dl_store_text_check(file, object, "a dimension name", dim_name,
                            err) != 0) {
                 status = -1;
                 goto done;
@@ -234,7 +211,7 @@ static int datasets_print(hid_t group, const char *file, FILE *out,
                                 "than %d bytes, which no driftlab dataset "
                                 "has", file, (unsigned long long)i,
                                 INFO_NAME_MAX - 1);
-        if (text_check(file, "/drift", "a link name", name, err) != 0
+        if (dl_store_text_check(file, "/drift", "a link name", name, err) != 0
             || dataset_print(group, name, file, out, err) != 0)
             return -1;
     }
@@ -252,7 +229,7 @@ static int axes_print(hid_t group, hid_t run_done, int rank, const char *file,
         char name[INFO_NAME_MAX];
         dl_store_dimension_name(run_done, (unsigned)d, name, sizeof name,
                                 "?");
-        if (text_check(file, "/drift/run_done", "a dimension name", name,
+        if (dl_store_text_check(file, "/drift/run_done", "a dimension name", name,
                        err) != 0)
             return -1;
         char object[INFO_NAME_MAX + 16];
@@ -318,10 +295,10 @@ static int root_print(hid_t file_id, const char *file, FILE *out,
                                           &sha256, err) != 0
         || dl_store_read_uint64_attribute(file_id, file, "/", "master_seed",
                                           &master_seed, err) != 0
-        || text_check(file, "/", "attribute driftlab_version", version,
+        || dl_store_text_check(file, "/", "attribute driftlab_version", version,
                       err) != 0
-        || text_check(file, "/", "attribute config_name", name, err) != 0
-        || text_check(file, "/", "attribute config_sha256", sha256, err) != 0)
+        || dl_store_text_check(file, "/", "attribute config_name", name, err) != 0
+        || dl_store_text_check(file, "/", "attribute config_sha256", sha256, err) != 0)
         goto done;
 
     fprintf(out, "format:           %d, written by driftlab %s\n",

@@ -147,6 +147,19 @@ int dl_store_read_int64_attribute(hid_t object, const char *file,
                                   const char *object_name, const char *name,
                                   int64_t *value, dl_error *err);
 
+/* Returns whether text is UTF-8 without control characters (C0, DEL and
+ * C1), and writes it into escaped[size] for a message: valid non-control
+ * sequences as they are, every other byte as \xHH, cut after 48
+ * characters. size of 200 bytes holds any result. */
+bool dl_store_text_escape(const char *text, char *escaped, size_t size);
+
+/* Fails unless text, a string of object read from the file at path, is
+ * UTF-8 without control characters (C0, DEL and C1): such bytes would act
+ * as escape sequences on a terminal. The message shows the string with
+ * every bad byte as \xHH; description names the string. */
+int dl_store_text_check(const char *path, const char *object, const char *description,
+                        const char *text, dl_error *err);
+
 /* Reads the scalar integer or floating-point attribute name of object,
  * converted to double. Fails with err when it is missing or not a single
  * number. */

@@ -60,9 +60,6 @@
  * above 1e6 could miss this in a file driftlab wrote. */
 #define PROBABILITY_TOLERANCE 1e-9
 
-/* Characters of a string from the file shown in a message. */
-#define SHOWN_TEXT_MAX 48
-
 /* Coordinates of /lora in the order of the format's table. */
 typedef enum {
     LC_RANK = 0,
@@ -147,52 +144,6 @@ typedef struct {
     size_t values_left;
     const dl_lora_results *lora;
 } lora_reader;
-
-/* Returns whether text is UTF-8 without control characters (C0, DEL and
- * C1), and writes it into escaped for a message: valid non-control
- * sequences as they are, every other byte as \xHH, cut after
- * SHOWN_TEXT_MAX characters. */
-static bool text_check(const char *text, char *escaped, size_t size)
-{
-    const unsigned char *p = (const unsigned char *)text;
-    const unsigned char *end = p + strlen(text);
-    bool valid = true;
-    size_t used = 0, characters = 0;
-    escaped[0] = '\0';
-    while (p < end) {
-        size_t length = dl_utf8_sequence_length(p, end);
-        bool control = length == 1 ? (p[0] < 0x20 || p[0] == 0x7F)
-                                   : (length == 2 && p[0] == 0xC2 && p[1] <= 0x9F);
-        size_t step = length == 0 || control ? 1 : length;
-        if (length == 0 || control)
-            valid = false;
-        if (characters < SHOWN_TEXT_MAX && used + 5 < size) {
-            if (length == 0 || control)
-                used += (size_t)snprintf(escaped + used, size - used, "\\x%02X", p[0]);
-            else if (used + step < size) {
-                memcpy(escaped + used, p, step);
-                used += step;
-                escaped[used] = '\0';
-            }
-            if (++characters == SHOWN_TEXT_MAX && p + step < end && used + 4 < size)
-                used += (size_t)snprintf(escaped + used, size - used, "...");
-        }
-        p += step;
-    }
-    return valid;
-}
-
-/* Fails unless text, a string of object read from the file, passes
- * text_check; description names the string in the message. */
-static int file_text_check(const char *path, const char *object, const char *description,
-                           const char *text, dl_error *err)
-{
-    char escaped[4 * SHOWN_TEXT_MAX + 8];
-    if (text_check(text, escaped, sizeof escaped))
-        return 0;
-    return dl_error_set(err, "%s: %s: %s '%s' is invalid: text in a results file is UTF-8 "
-                        "without control characters", path, object, description, escaped);
-}
 
 /* Multiplies *count by factor; returns false, leaving *count as it was,
  * when the product would exceed limit. */
@@ -520,8 +471,8 @@ static int dataset_read(lora_reader *r, const char *name, const lora_coord *coor
         char label[NAME_MAX_BYTES];
         dl_store_dimension_name(dataset, (unsigned)d, label, sizeof label, "");
         if (strcmp(label, coord_names[wanted[d]]) != 0) {
-            char escaped[4 * SHOWN_TEXT_MAX + 8];
-            text_check(label, escaped, sizeof escaped);
+            char escaped[200];
+            dl_store_text_escape(label, escaped, sizeof escaped);
             status = dl_error_set(err, "%s: %s: dimension %d is labelled '%s', expected "
                                   "'%s'", r->path, object, d, escaped, coord_names[wanted[d]]);
         }
@@ -675,7 +626,7 @@ static int attributes_read(const lora_reader *r, dl_lora_results *lora, dl_error
 
     if (dl_store_read_string_attribute(r->group, r->path, "/lora", "init", &lora->init,
                                        err) != 0 ||
-        file_text_check(r->path, "/lora", "attribute init", lora->init, err) != 0)
+        dl_store_text_check(r->path, "/lora", "attribute init", lora->init, err) != 0)
         return -1;
     if (strcmp(lora->init, "kaiming") != 0 && strcmp(lora->init, "gaussian") != 0 &&
         strcmp(lora->init, "svd") != 0)
@@ -918,7 +869,7 @@ static int scalings_check(const char *path, const dl_lora_results *lora, dl_erro
         const char *value = lora->scaling[i];
         char what[48];
         snprintf(what, sizeof what, "value %zu", i);
-        if (file_text_check(path, "/lora/scaling", what, value, err) != 0)
+        if (dl_store_text_check(path, "/lora/scaling", what, value, err) != 0)
             return -1;
         if (strcmp(value, "standard") != 0 && strcmp(value, "rslora") != 0 &&
             strcmp(value, "none") != 0)
@@ -963,7 +914,7 @@ int dl_store_lora_read(int64_t file, const char *path, dl_lora_results *lora, dl
         lora->n_scalings = 1;
         if (dl_store_read_string_attribute(r.group, path, "/lora", "scaling",
                                            &lora->scaling[0], err) != 0 ||
-            file_text_check(path, "/lora", "attribute scaling", lora->scaling[0], err) != 0)
+            dl_store_text_check(path, "/lora", "attribute scaling", lora->scaling[0], err) != 0)
             goto done;
     }
     if (scalings_check(path, lora, err) != 0 || datasets_read(&r, lora, err) != 0)

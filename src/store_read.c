@@ -326,6 +326,14 @@ static int root_read(const reader *r, dl_results *results, dl_error *err)
                                           &results->master_seed, err) != 0)
         return -1;
 
+    /* these reach messages, the terminal and the report */
+    if (dl_store_text_check(path, "/", "attribute driftlab_version",
+                            results->driftlab_version, err) != 0
+        || dl_store_text_check(path, "/", "attribute config_name",
+                               results->config_name, err) != 0
+        || dl_store_text_check(path, "/", "attribute config_sha256",
+                               results->config_sha256, err) != 0)
+        return -1;
     if (!is_sha256_hex(results->config_sha256))
         return dl_error_set(err, "%s: /: attribute config_sha256 is '%.80s', "
                             "expected 64 lowercase hex digits", path,
@@ -345,7 +353,10 @@ static int model_read(const reader *r, dl_results *results, dl_error *err)
                                        &rule, err) != 0
         || dl_store_read_string_attribute(r->drift, path, "/drift",
                                           "projection", &projection,
-                                          err) != 0)
+                                          err) != 0
+        || dl_store_text_check(path, "/drift", "attribute rule", rule, err) != 0
+        || dl_store_text_check(path, "/drift", "attribute projection", projection,
+                               err) != 0)
         goto done;
 
     if (strcmp(rule, "cluster") == 0) {

@@ -442,16 +442,34 @@ def test_dimension_label_with_escape_is_shown_escaped(ctx):
                     "expected 'rank'")
 
 
-def test_info_rejects_config_name_with_escape(ctx):
+def test_info_and_render_reject_config_name_with_escape(ctx):
+    """config_name reaches the terminal and report.html, so both commands
+    reject control bytes in it and show them escaped."""
     path = crafted_copy(ctx, "config_name")
     with h5py.File(path, "r+") as f:
         f.attrs["config_name"] = "real\x1b[2J"
-    info = ctx.driftlab_run("info", path, check=False)
-    assert_clean_exit(info, "info")
-    assert info.returncode == 1, info.stderr
-    assert "/: attribute config_name has the control character byte 0x1B at offset 4" \
-        in info.stderr, info.stderr
-    assert info.stdout == "", info.stdout
+    for command in ("info", "render"):
+        done = ctx.driftlab_run(command, path, check=False)
+        assert_clean_exit(done, command)
+        assert done.returncode == 1, done.stderr
+        assert "/: attribute config_name 'real\\x1B[2J' is invalid" in done.stderr, \
+            done.stderr
+        assert done.stdout == "", done.stdout
+
+
+def test_render_escapes_a_bad_drift_rule(ctx):
+    """The /drift reader showed a crafted rule attribute raw in its error."""
+    folder = ctx.path("drift_for_rule")
+    config = ctx.write_config("drift_for_rule.ini",
+                              "[experiment]\nseeds = 1\n[drift]\nsteps = 3\n")
+    ctx.driftlab_run("run", config, "-o", folder, "-q", "--no-render")
+    path = os.path.join(folder, "results.h5")
+    with h5py.File(path, "r+") as f:
+        f["drift"].attrs["rule"] = "x\x1b[31my"
+    done = ctx.driftlab_run("render", path, check=False)
+    assert done.returncode == 1, done.stderr
+    assert "\x1b" not in done.stderr, done.stderr
+    assert "attribute rule 'x\\x1B[31my' is invalid" in done.stderr, done.stderr
 
 
 # ---- values driftlab writes ----
