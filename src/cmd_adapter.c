@@ -324,17 +324,26 @@ static int command_list(int argc, char **argv)
             width = length;
     }
 
+    /* the table goes to memory first and to stdout only when every
+     * adapter loads, so a bad file prints its error alone */
+    char *table = NULL;
+    size_t table_size = 0;
+    FILE *out = open_memstream(&table, &table_size);
     double *update = malloc(rows * cols * sizeof *update);
-    if (update == NULL) {
+    if (update == NULL || out == NULL) {
         dl_log_error("%s: out of memory for a %zu x %zu update", argv[1], rows, cols);
+        if (out != NULL)
+            fclose(out);
+        free(table);
+        free(update);
         dl_adapter_file_close(file);
         return DL_EXIT_FAILED;
     }
-    printf("base W %zu x %zu (seed %lld), %zu %s\n", rows, cols,
-           (long long)dl_adapter_file_seed(file), count,
-           count == 1 ? "adapter" : "adapters");
-    printf("%-*s %6s %10s %-9s %-8s %12s %11s %13s\n", width, "name", "rank", "alpha",
-           "scaling", "init", "scale", "parameters", "||U||_F");
+    fprintf(out, "base W %zu x %zu (seed %lld), %zu %s\n", rows, cols,
+            (long long)dl_adapter_file_seed(file), count,
+            count == 1 ? "adapter" : "adapters");
+    fprintf(out, "%-*s %6s %10s %-9s %-8s %12s %11s %13s\n", width, "name", "rank",
+            "alpha", "scaling", "init", "scale", "parameters", "||U||_F");
 
     int status = DL_EXIT_OK;
     for (size_t i = 0; i < count && status == DL_EXIT_OK; i++) {
@@ -352,13 +361,20 @@ static int command_list(int argc, char **argv)
         } else {
             const dl_lora_adapter *adapter = &trained.trained;
             long long parameters = (long long)adapter->rank * (long long)(rows + cols);
-            printf("%-*s %6d %10g %-9s %-8s %12.6g %11lld %13.6e\n", width, name,
-                   adapter->rank, adapter->alpha, dl_lora_scaling_name(adapter->scaling),
-                   init, adapter->scale, parameters,
-                   dl_linalg_frobenius(update, rows * cols));
+            fprintf(out, "%-*s %6d %10g %-9s %-8s %12.6g %11lld %13.6e\n", width, name,
+                    adapter->rank, adapter->alpha, dl_lora_scaling_name(adapter->scaling),
+                    init, adapter->scale, parameters,
+                    dl_linalg_frobenius(update, rows * cols));
         }
         dl_lora_trained_free(&trained);
     }
+    if (fclose(out) != 0 && status == DL_EXIT_OK) {
+        dl_log_error("%s: out of memory for the adapter table", argv[1]);
+        status = DL_EXIT_FAILED;
+    }
+    if (status == DL_EXIT_OK)
+        fwrite(table, 1, table_size, stdout);
+    free(table);
     free(update);
     dl_adapter_file_close(file);
     return status;

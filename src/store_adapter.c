@@ -184,27 +184,44 @@ typedef H5L_info2_t link_info;
 typedef H5L_info_t link_info;
 #endif
 
+/* Why listing the adapters stopped. */
+typedef enum {
+    LIST_OK = 0,
+    LIST_OUT_OF_MEMORY,
+    LIST_NOT_A_GROUP,  /* an entry of /lora/adapters is not a group */
+    LIST_BAD_NAME      /* a name that is not UTF-8 or has control bytes */
+} list_problem;
+
 typedef struct {
     dl_adapter_file *file;
     size_t capacity;
-    bool failed;
+    list_problem problem;
+    char shown[200];   /* the offending name, escaped */
 } name_list;
 
-/* Appends each child group of /lora/adapters to the file's names. */
+/* Appends each child group of /lora/adapters to the file's names, and
+ * stops at an entry that is not a group or has a name that is not
+ * printable text. */
 static herr_t name_visit(hid_t group, const char *name, const link_info *link,
                          void *data)
 {
     (void)link;
     name_list *list = data;
-    if (object_kind(group, name) != H5I_GROUP)
-        return 0;
+    if (!dl_store_text_escape(name, list->shown, sizeof list->shown)) {
+        list->problem = LIST_BAD_NAME;
+        return -1;
+    }
+    if (object_kind(group, name) != H5I_GROUP) {
+        list->problem = LIST_NOT_A_GROUP;
+        return -1;
+    }
 
     dl_adapter_file *file = list->file;
     if (file->count == list->capacity) {
         size_t capacity = list->capacity == 0 ? 16 : 2 * list->capacity;
         char **names = realloc(file->names, capacity * sizeof *names);
         if (names == NULL) {
-            list->failed = true;
+            list->problem = LIST_OUT_OF_MEMORY;
             return -1;
         }
         file->names = names;
@@ -213,7 +230,7 @@ static herr_t name_visit(hid_t group, const char *name, const link_info *link,
     size_t length = strlen(name) + 1;
     file->names[file->count] = malloc(length);
     if (file->names[file->count] == NULL) {
-        list->failed = true;
+        list->problem = LIST_OUT_OF_MEMORY;
         return -1;
     }
     memcpy(file->names[file->count++], name, length);
@@ -240,9 +257,17 @@ static int names_read(dl_adapter_file *file, dl_error *err)
     hsize_t position = 0;
     if (H5Literate(file->adapters, index, H5_ITER_INC, &position, name_visit,
                     &list) < 0) {
-        if (list.failed)
+        if (list.problem == LIST_OUT_OF_MEMORY)
             return dl_error_set(err, "%s: /lora/adapters: out of memory listing "
                                 "the adapters", file->path);
+        if (list.problem == LIST_NOT_A_GROUP)
+            return dl_error_set(err, "%s: /lora/adapters/%s is not a group: every "
+                                "entry of /lora/adapters is an adapter group with B "
+                                "and A", file->path, list.shown);
+        if (list.problem == LIST_BAD_NAME)
+            return dl_error_set(err, "%s: /lora/adapters: the name '%s' is invalid: "
+                                "names are UTF-8 without control characters",
+                                file->path, list.shown);
         return dl_store_h5_fail(err, file->path, "/lora/adapters",
                                 "listing the adapters failed");
     }

@@ -262,6 +262,31 @@ def test_overflowing_weights_write_nothing(ctx):
         assert not os.path.exists(ctx.path(out + ".partial")), command
 
 
+def test_list_of_a_bad_file_prints_the_error_alone(ctx):
+    """list printed its header before failing on a bad adapter, skipped
+    entries that are not groups, and echoed control bytes in names."""
+    adapters = standard_adapters()
+    cases = {}
+    path = write_results(ctx.path("list_nan.h5"), adapters)
+    with h5py.File(path, "r+") as f:
+        f["lora/adapters/r3-alpha2-none/B"][0, 0] = np.nan
+    cases["nan"] = (path, "r3-alpha2-none")
+    path = write_results(ctx.path("list_dataset.h5"), adapters)
+    with h5py.File(path, "r+") as f:
+        f["lora/adapters/stray"] = np.zeros(3)
+    cases["dataset"] = (path, "/lora/adapters/stray is not a group")
+    path = write_results(ctx.path("list_escape.h5"), adapters)
+    with h5py.File(path, "r+") as f:
+        f["lora/adapters"].move("r3-alpha2-none", "r3\x1b[31m")
+    cases["escape"] = (path, "r3\\x1B[31m")
+    for case, (path, words) in cases.items():
+        done = ctx.driftlab_run("adapter", "list", path, check=False)
+        assert done.returncode == 2, (case, done.returncode, done.stderr)
+        assert done.stdout == "", (case, done.stdout)
+        assert words in done.stderr, (case, done.stderr)
+        assert "\x1b" not in done.stderr, (case, done.stderr)
+
+
 def test_quiet_prints_nothing(ctx):
     results = write_results(ctx.path("quiet.h5"), standard_adapters())
     names = ["r4-alpha8-standard", "r3-alpha2-none"]
