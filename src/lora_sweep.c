@@ -429,6 +429,7 @@ int dl_lora_sweep_run(const dl_config *cfg, int threads,
                       int (*stop_requested)(void),
                       dl_lora_sweep_result *result, dl_error *err)
 {
+    dl_lora_train_set_stop_check(stop_requested);
     if (result_alloc(result, cfg, err) != 0)
         return -1;
     if (fill_curve_steps(cfg, result, err) != 0) {

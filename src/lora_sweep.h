@@ -99,8 +99,8 @@ int dl_lora_sweep_check_limits(const dl_config *cfg, int threads,
 /* Runs the [lora] sweep of cfg (cfg->has_lora must be true) on threads
  * threads (0: as many as OpenMP offers) into result, which the caller
  * frees with dl_lora_sweep_result_free. stop_requested, when not NULL, is
- * asked before each fit starts; once it returns nonzero the remaining fits
- * are skipped and the sweep fails as interrupted. Returns 0, or -1 with
+ * asked before each fit and each training step; once it returns nonzero
+ * the fits stop and the sweep fails as interrupted. Returns 0, or -1 with
  * err naming the first failed run in plan order, with result freed. */
 int dl_lora_sweep_run(const dl_config *cfg, int threads,
                       int (*stop_requested)(void),

@@ -154,6 +154,29 @@ def test_interrupt_stops_a_lora_sweep_and_harms_nothing(ctx):
     assert not os.path.exists(ctx.path("cut_lora", "results.h5.partial"))
 
 
+def test_interrupt_stops_a_long_lora_fit_at_once(ctx):
+    """A fit of 1e8 steps must not hold the first interrupt: training
+    checks the stop request before every step."""
+    config = ctx.write_config("endless_lora.ini", LONG_LORA.replace(
+        "rank = 1..24", "rank = 2").replace("steps = 1500", "steps = 100000000")
+        .replace("seeds = 4", "seeds = 1"))
+    process = subprocess.Popen([ctx.driftlab, "run", config, "-o", "endless", "-j", "2"],
+                               cwd=ctx.workdir, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.5)
+    started = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    try:
+        _, stderr = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise AssertionError("the first interrupt did not stop a long LoRA fit")
+    assert process.returncode == 1, stderr
+    assert "interrupted before every LoRA fit finished" in stderr, stderr
+    assert time.monotonic() - started < 10, stderr
+
+
 def test_double_interrupt_in_lora_phase_leaves_no_partial(ctx):
     """The LoRA fits of a config with [drift] run before the drift sweep
     opens its partial file, so a second interrupt, which ends the process

@@ -365,6 +365,14 @@ static int check_divergence(double loss, double start, int step,
     return 0;
 }
 
+/* Asked before every step; set once before any fit starts, then read. */
+static int (*stop_check)(void) = NULL;
+
+void dl_lora_train_set_stop_check(int (*stop_requested)(void))
+{
+    stop_check = stop_requested;
+}
+
 static int train_loop(const trained_model *model, dl_lora_curve *curve,
                       const dl_lora_dataset *train, const double *frozen_logits,
                       const dl_lora_train_params *p, dl_stream *batch_stream,
@@ -377,6 +385,8 @@ static int train_loop(const trained_model *model, dl_lora_curve *curve,
     double start_loss = INFINITY; /* the whole set's loss at step 0 */
 
     for (int t = 0; t < p->steps; t++) {
+        if (stop_check != NULL && stop_check())
+            return dl_error_set(err, "interrupted at step %d of %d", t, p->steps);
         bool record = next_point < curve->length && curve->steps[next_point] == t;
 
         /* mini-batches record the loss of the whole set separately */
