@@ -481,7 +481,8 @@ static int command_merge(int argc, char **argv)
     }
     error = dl_lora_max_abs_difference(round_trip, w, entries);
     bound = dl_lora_round_trip_bound(dl_lora_max_abs(magnitude, entries), request.count);
-    if (check_finite_result(merged, entries, "the merged W", &request) != 0) {
+    if (check_finite_result(merged, entries, "the merged W", &request) != 0
+        || check_finite_result(&bound, 1, "the round-trip bound", &request) != 0) {
         status = DL_EXIT_USAGE;
         goto done;
     }
@@ -572,6 +573,10 @@ static int command_unmerge(int argc, char **argv)
     double difference = dl_lora_max_abs_difference(unmerged, w, rows * cols);
     double bound = dl_lora_round_trip_bound(dl_lora_max_abs(magnitude, rows * cols),
                                             request.count);
+    if (check_finite_result(unmerged, rows * cols, "the unmerged W", &request) != 0) {
+        status = DL_EXIT_USAGE;
+        goto done;
+    }
 
     dl_adapter_provenance provenance = {
         .description = "merged weights minus sum_k w_k U_k of the listed adapters",

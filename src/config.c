@@ -1667,6 +1667,13 @@ static bool parse_lora_axis(parse_context *ctx, key_id key, dl_config *cfg)
         report_invalid(ctx, key, "%s", err.message);
         return false;
     }
+    if (values.count > DL_LORA_AXIS_VALUES_MAX) {
+        report_invalid(ctx, key, "has %zu values, more than %d: the rank x alpha "
+                       "map draws one cell per value", values.count,
+                       DL_LORA_AXIS_VALUES_MAX);
+        dl_sweep_values_free(&values);
+        return false;
+    }
     for (size_t i = 0; i < values.count; i++) {
         double v = values.values[i];
         char shown[32];

@@ -40,6 +40,11 @@
  * even where size_t has 32 bits. */
 #define DL_CONFIG_RUNS_MAX 1000000000
 
+/* Most values of the [lora] rank and alpha axes: the rank x alpha map
+ * draws one category per value, and the plot layer takes at most 4096
+ * categories per axis (PLOT_CATEGORIES_MAX). */
+#define DL_LORA_AXIS_VALUES_MAX 4096
+
 /* Maximum of the threads key, the same as for the command line's -j. */
 #define DL_CONFIG_THREADS_MAX 4096
 

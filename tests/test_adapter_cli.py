@@ -260,6 +260,19 @@ def test_overflowing_weights_write_nothing(ctx):
         assert "the weights are too large; nothing was written" in done.stderr, done.stderr
         assert not os.path.exists(ctx.path(out)), command
         assert not os.path.exists(ctx.path(out + ".partial")), command
+    # unmerge too, and a merge whose result is finite but whose round-trip
+    # bound overflows, which would make the check meaningless
+    ctx.driftlab_run("adapter", "merge", results, name, "-o", "huge_base.h5")
+    runs = {"unmerge": ["unmerge", "huge_base.h5", results, name, name],
+            "bound": ["merge", results, name, "r3-alpha2-none"]}
+    for case, args in runs.items():
+        out = f"huge_{case}_out.h5"
+        done = ctx.driftlab_run("adapter", *args, "--weight", "1.7e308",
+                                "--weight", "-1.7e308" if case == "bound" else "1.7e308",
+                                "-o", out, check=False)
+        assert done.returncode == 2, (case, done.returncode, done.stderr)
+        assert "nothing was written" in done.stderr, (case, done.stderr)
+        assert not os.path.exists(ctx.path(out)), case
 
 
 def test_list_of_a_bad_file_prints_the_error_alone(ctx):

@@ -835,6 +835,10 @@ static void lora_invalid_values(void **state)
                          "lecture.ini:2: alpha: '-1' is invalid: every alpha "
                          "must be from 0 to 1e+06, got -1; larger alphas "
                          "overflow Adam's squared gradients");
+    assert_rejected_with("[lora]\nalpha = 0:1:5000\n",
+                         "lecture.ini:2: alpha: '0:1:5000' is invalid: has "
+                         "5000 values, more than 4096: the rank x alpha map "
+                         "draws one cell per value");
     assert_rejected_with("[lora]\nalpha = 1, 1e160\n",
                          "lecture.ini:2: alpha: '1, 1e160' is invalid: every "
                          "alpha must be from 0 to 1e+06, got 1e+160; larger "

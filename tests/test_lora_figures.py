@@ -248,6 +248,34 @@ steps = 2
 """
 
 
+ROUNDING_RANGE = """\
+[experiment]
+seed = 1
+seeds = 2
+formats = png
+
+[lora]
+D = 16
+N = 8
+task_rank = 2
+n_train = 32
+n_eval = 32
+n_old = 16
+steps = 200
+curve_length = 10
+rank = 1, 4
+init = svd
+alpha = 1e-300
+"""
+
+
+def test_kl_map_of_medians_equal_but_for_rounding_draws(ctx):
+    """Medians one ulp apart gave the colour bar a range too narrow to
+    draw, so every run of this valid config failed to render."""
+    folder = run_config(ctx, "rounding_range", ROUNDING_RANGE)
+    assert os.path.exists(os.path.join(folder, "figures", "lora-kl-map.png"))
+
+
 def test_many_ranks_and_alphas_still_draw(ctx):
     """40 ranks, 32 alphas and long alpha labels once failed the render
     with overlapping or too many tick labels; the axes now label every

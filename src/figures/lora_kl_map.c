@@ -88,7 +88,9 @@ static int map_build(const dl_results *results, const plot_theme *theme, size_t 
                 lo = fmin(lo, value);
                 hi = fmax(hi, value);
             }
-    if (status == 0 && !(hi > lo)) {
+    /* a range of a few ulps (medians equal but for rounding) is too
+     * narrow for a colour bar, so it is treated as a single value */
+    if (status == 0 && !(hi - lo > 1e-9 * fmax(1.0, fmax(fabs(lo), fabs(hi))))) {
         lo -= 0.5;
         hi += 0.5;
     }
