@@ -280,6 +280,42 @@ static int write_lora_group(int64_t file, const char *partial_path, void *contex
     return dl_store_lora_write(file, partial_path, request->cfg, request->result, err);
 }
 
+/* Warns about fits whose training loss ended above where it started:
+ * training that gets worse means a learning rate or alpha too large for
+ * the task, even when the loss never grew enough to count as divergence. */
+static void warn_rising_losses(const dl_config *cfg, const dl_lora_sweep_result *result)
+{
+    size_t points = result->curve_length;
+    size_t runs = dl_lora_sweep_run_count(cfg);
+    size_t rising = 0, first = 0;
+    for (size_t run = 0; run < runs; run++) {
+        const double *curve = &result->loss_curve[run * points];
+        if (points >= 2 && curve[points - 1] > curve[0] && rising++ == 0)
+            first = run;
+    }
+    size_t rising_full = 0;
+    for (size_t seed = 0; seed < result->n_seeds; seed++) {
+        const double *curve = &result->full_rank_loss_curve[seed * points];
+        rising_full += points >= 2 && curve[points - 1] > curve[0];
+    }
+    if (rising > 0) {
+        size_t seed = first % result->n_seeds;
+        size_t scaling = first / result->n_seeds % result->n_scalings;
+        size_t alpha = first / result->n_seeds / result->n_scalings % result->n_alphas;
+        size_t rank = first / result->n_seeds / result->n_scalings / result->n_alphas;
+        dl_log_info("warning: %zu of %zu LoRA fits ended with a higher training loss than "
+                    "they started with, first rank=%g alpha=%g scaling=%s seed=%lld; "
+                    "lower learning_rate or alpha", rising, runs,
+                    cfg->lora_rank.values[rank], cfg->lora_alpha.values[alpha],
+                    dl_lora_scaling_name((dl_lora_scaling)cfg->lora_scaling.values[scaling]),
+                    (long long)cfg->lora_seeds[seed]);
+    }
+    if (rising_full > 0)
+        dl_log_info("warning: %zu of %zu full-rank baselines ended with a higher training "
+                    "loss than they started with; lower learning_rate", rising_full,
+                    result->n_seeds);
+}
+
 /* Runs the [lora] sweep of cfg into result. It runs before the drift sweep
  * opens its partial file, so an interrupt during the fits (even a second
  * one, which ends the process) never leaves that file half written. NOTE:
@@ -292,6 +328,7 @@ static int run_lora_sweep(const dl_config *cfg, int threads, dl_lora_sweep_resul
         return -1;
     dl_log_verbose("fitted %zu LoRA adapters and %zu full-rank baselines in %.2f s",
                    dl_lora_sweep_run_count(cfg), result->n_seeds, now_seconds() - start);
+    warn_rising_losses(cfg, result);
     return 0;
 }
 

@@ -305,6 +305,20 @@ def test_close_alphas_get_distinct_adapter_names(context):
         assert len(names) == 6, names
 
 
+def test_fits_that_end_worse_are_named_in_a_warning(context):
+    """Adam at 0.5 on single rows makes the loss end far above its start
+    without diverging; the run says so instead of storing it silently."""
+    config = context.write_config("rising.ini", SVD_START.replace(
+        "init = svd", "init = kaiming\nlearning_rate = 0.5\nbatch_size = 1")
+        .replace("steps = 20", "steps = 200"))
+    done = context.driftlab_run("run", config, "-o", "rising", "--no-render")
+    assert "LoRA fits ended with a higher training loss than they started with" \
+        in done.stderr, done.stderr
+    calm = context.write_config("calm.ini", SVD_START)
+    done = context.driftlab_run("run", calm, "-o", "calm", "--no-render")
+    assert "warning" not in done.stderr, done.stderr
+
+
 def test_run_prints_lora_key_numbers(context):
     """The table run prints after a LoRA sweep: per rank r (D + N) and the
     median eval KL and forgetting over seeds at the first alpha above 0."""
