@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "figures.h"
+#include "figures_internal.h"
 #include "plot_internal.h"
 #include "results.h"
 
@@ -406,6 +407,26 @@ static void zero_task_leaves_out_error_panel(void **state)
     dl_lora_results_free(&results.lora);
 }
 
+/* 32 rank lines once ran the legend off the canvas at r = 22: at most
+ * FIG_LORA_LEGEND_RANKS_MAX get an entry, evenly spaced, with the first
+ * and the last among them; a short list keeps every entry. */
+static void legend_names_at_most_a_dozen_ranks(void **state)
+{
+    (void)state;
+    size_t labelled = 0;
+    for (size_t i = 0; i < 32; i++)
+        labelled += fig_lora_rank_labelled(i, 32);
+    assert_int_equal(labelled, FIG_LORA_LEGEND_RANKS_MAX);
+    assert_true(fig_lora_rank_labelled(0, 32));
+    assert_true(fig_lora_rank_labelled(31, 32));
+    for (size_t i = 0; i < 5; i++)
+        assert_true(fig_lora_rank_labelled(i, 5));
+    labelled = 0;
+    for (size_t i = 0; i < 13; i++)
+        labelled += fig_lora_rank_labelled(i, 13);
+    assert_int_equal(labelled, FIG_LORA_LEGEND_RANKS_MAX);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -417,6 +438,7 @@ int main(void)
         cmocka_unit_test(map_panels_have_equal_widths),
         cmocka_unit_test(svd_captions_drop_rank_bound),
         cmocka_unit_test(zero_task_leaves_out_error_panel),
+        cmocka_unit_test(legend_names_at_most_a_dozen_ranks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -181,4 +181,15 @@ double fig_lora_floor(double value, size_t *raised);
  * spread over [0, 0.85] as the temperature lines are. */
 plot_rgb fig_lora_rank_color(size_t i, size_t n);
 
+/* Most rank lines that get a legend entry: a legend beside the panel
+ * holds about a dozen entries on the slide canvas. */
+#define FIG_LORA_LEGEND_RANKS_MAX 12
+
+/* True when line i of n rank lines (in ascending rank order) gets a legend
+ * entry: all when n <= FIG_LORA_LEGEND_RANKS_MAX, else evenly spaced ones,
+ * the first and the last included. The colours still run from dark
+ * (smallest rank) to light (largest), so unlabelled lines read between
+ * their labelled neighbours. */
+bool fig_lora_rank_labelled(size_t i, size_t n);
+
 #endif

@@ -116,8 +116,8 @@ int dl_figure_lora_loss(const dl_results *results, const plot_theme *theme, dl_f
         char label[48];
         snprintf(label, sizeof label, "<i>r</i> = %lld", (long long)lora->rank[order[i]]);
         plot_style style = {fig_lora_rank_color(i, n), 0.0, PLOT_DASH_SOLID};
-        status = plot_panel_add_line(panel, x, medians + i * samples, samples, style, label,
-                                     err);
+        status = plot_panel_add_line(panel, x, medians + i * samples, samples, style,
+                                     fig_lora_rank_labelled(i, n) ? label : NULL, err);
     }
     if (status == 0 && baseline) {
         plot_style style = {theme->text, 0.0, PLOT_DASH_DASHED};
@@ -162,6 +162,10 @@ int dl_figure_lora_loss(const dl_results *results, const plot_theme *theme, dl_f
                             FIG_LORA_LOG_FLOOR, FIG_LORA_LOG_FLOOR);
         fig_lora_append_alpha_note(&caption, lora, alpha);
         fig_lora_append_fixed(&caption, lora, -1, (long)alpha, 0, -1);
+        if (n > FIG_LORA_LEGEND_RANKS_MAX)
+            fig_text_append(&caption, " The legend names %d of the %zu ranks; the colours "
+                            "run from dark (smallest rank) to light (largest).",
+                            FIG_LORA_LEGEND_RANKS_MAX, n);
         status = fig_finish(figure, &caption, out, err);
         figure = NULL;
     }

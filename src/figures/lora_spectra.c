@@ -78,7 +78,8 @@ int dl_figure_lora_spectra(const dl_results *results, const plot_theme *theme, d
         snprintf(label, sizeof label, "<i>U</i> at <i>r</i> = %lld",
                  (long long)lora->rank[order[i]]);
         plot_style style = {fig_lora_rank_color(i, n), 0.0, PLOT_DASH_SOLID};
-        if (plot_panel_add_line(panel, x, y, count, style, label, err) != 0 ||
+        if (plot_panel_add_line(panel, x, y, count, style,
+                                fig_lora_rank_labelled(i, n) ? label : NULL, err) != 0 ||
             (count <= SPECTRUM_POINTS_MAX &&
              plot_panel_add_points(panel, x, y, count, style, NULL, err) != 0))
             status = -1;
@@ -110,6 +111,10 @@ int dl_figure_lora_spectra(const dl_results *results, const plot_theme *theme, d
                                   "0.");
         fig_lora_append_alpha_note(&caption, lora, alpha);
         fig_lora_append_fixed(&caption, lora, -1, (long)alpha, 0, 0);
+        if (n > FIG_LORA_LEGEND_RANKS_MAX)
+            fig_text_append(&caption, " The legend names %d of the %zu ranks; the colours "
+                            "run from dark (smallest rank) to light (largest).",
+                            FIG_LORA_LEGEND_RANKS_MAX, n);
         status = fig_finish(figure, &caption, out, err);
         figure = NULL;
     }
