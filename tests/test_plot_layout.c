@@ -535,9 +535,30 @@ static void png_size_follows_ppi(void **state)
     }
 }
 
+/* Thinning keeps the first and the last item: 64 ranks with room for 4
+ * labels once showed 1, 17, 33 and 49, leaving the largest unlabelled. */
+static void keep_evenly_includes_both_ends(void **state)
+{
+    (void)state;
+    size_t kept[8], n = 0;
+    for (size_t i = 0; i < 64; i++)
+        if (plot_keep_evenly(i, 64, 4))
+            kept[n++] = i;
+    assert_int_equal(n, 4);
+    assert_int_equal(kept[0], 0);
+    assert_int_equal(kept[1], 21);
+    assert_int_equal(kept[2], 42);
+    assert_int_equal(kept[3], 63);
+    for (size_t i = 0; i < 5; i++)
+        assert_true(plot_keep_evenly(i, 5, 5));
+    assert_true(plot_keep_evenly(0, 9, 1));
+    assert_false(plot_keep_evenly(8, 9, 1));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(keep_evenly_includes_both_ends),
         cmocka_unit_test(bin_10_columns_into_4),
         cmocka_unit_test(bin_columns_skips_nan),
         cmocka_unit_test(bin_columns_same_width_copies),

@@ -257,12 +257,5 @@ plot_rgb fig_lora_rank_color(size_t i, size_t n)
 
 bool fig_lora_rank_labelled(size_t i, size_t n)
 {
-    if (n <= FIG_LORA_LEGEND_RANKS_MAX)
-        return true;
-    /* labelled positions round(j (n - 1) / (max - 1)), j = 0 .. max - 1 */
-    size_t slots = FIG_LORA_LEGEND_RANKS_MAX - 1;
-    for (size_t j = 0; j <= slots; j++)
-        if ((j * (n - 1) + slots / 2) / slots == i)
-            return true;
-    return false;
+    return plot_keep_evenly(i, n, FIG_LORA_LEGEND_RANKS_MAX);
 }

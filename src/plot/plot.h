@@ -31,6 +31,7 @@
 #ifndef DRIFTLAB_PLOT_H
 #define DRIFTLAB_PLOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <cairo.h>
@@ -142,6 +143,13 @@ int plot_panel_set_limits(plot_panel *panel, plot_axis_id axis, double lo, doubl
  * with the integers in full, never scaled by a power of ten (see
  * plot_ticks_integer). */
 void plot_panel_set_integer_ticks(plot_panel *panel, plot_axis_id axis);
+
+/* Returns whether item i of count is kept when there is room for budget
+ * (>= 1) of them: all when count <= budget, else budget items evenly
+ * spaced in order with the first and the last among them (only the first
+ * when budget is 1). Layout thins fixed ticks and category labels with
+ * it, and figures can thin legend entries the same way. */
+bool plot_keep_evenly(size_t i, size_t count, size_t budget);
 
 /* Most categories of an axis. At most PLOT_TICKS_MAX of them are labelled:
  * when there are more, or when their labels overlap, layout labels every

@@ -130,9 +130,23 @@ static int element_range(data_range *range, const plot_panel *panel, plot_axis_i
     return 0;
 }
 
+bool plot_keep_evenly(size_t i, size_t count, size_t budget)
+{
+    if (count <= budget)
+        return true;
+    if (budget <= 1)
+        return i == 0;
+    /* kept positions round(j (count - 1) / (budget - 1)), j = 0 .. budget - 1 */
+    size_t slots = budget - 1;
+    for (size_t j = 0; j <= slots; j++)
+        if ((j * (count - 1) + slots / 2) / slots == i)
+            return true;
+    return false;
+}
+
 /* Places the fixed ticks of plot_panel_set_tick_values inside [lo, hi]:
- * every k-th tick that lies inside, with k the smallest step that keeps
- * at most max_ticks of them. Without limits the range is the data's,
+ * at most max_ticks of those that lie inside, evenly spaced (in decades
+ * on a log axis) with the first and the last among them. Without limits the range is the data's,
  * padded by 5 % of its width (on a log axis, of its width in decades). */
 static int fixed_ticks(plot_axis *axis, double lo, double hi, plot_range_mode mode,
                        const plot_panel *panel, plot_axis_id id, dl_error *err)
@@ -157,20 +171,42 @@ static int fixed_ticks(plot_axis *axis, double lo, double hi, plot_range_mode mo
     for (size_t i = 0; i < axis->tick_count; i++)
         inside += axis->tick_values[i] >= lo && axis->tick_values[i] <= hi;
     size_t budget = axis->max_ticks > 0 ? axis->max_ticks : 1;
-    size_t stride = inside > budget ? (inside + budget - 1) / budget : 1;
 
-    memset(&axis->ticks, 0, sizeof axis->ticks);
-    axis->ticks.lo = lo;
-    axis->ticks.hi = hi;
-    size_t seen = 0;
+    /* Which inside ticks to keep: evenly spaced in order on a linear axis;
+     * on a log axis the one nearest to each of budget evenly spaced
+     * positions in decades, so that 1 .. 64 is not labelled 1, 22, 43, 64. */
+    bool keep[PLOT_CATEGORIES_MAX] = {false};
+    size_t first = axis->tick_count, last = 0, seen = 0;
     for (size_t i = 0; i < axis->tick_count; i++) {
         double value = axis->tick_values[i];
         if (!(value >= lo && value <= hi))
             continue;
-        if (seen++ % stride != 0)
+        keep[i] = plot_keep_evenly(seen++, inside, budget);
+        first = first < i ? first : i;
+        last = i;
+    }
+    if (log_scale && inside > budget && budget >= 2) {
+        memset(keep, 0, sizeof keep);
+        double a = log10(axis->tick_values[first]), b = log10(axis->tick_values[last]);
+        for (size_t j = 0; j < budget; j++) {
+            double target = a + (b - a) * (double)j / (double)(budget - 1);
+            size_t best = first;
+            for (size_t i = first; i <= last; i++)
+                if (fabs(log10(axis->tick_values[i]) - target)
+                    < fabs(log10(axis->tick_values[best]) - target))
+                    best = i;
+            keep[best] = true;
+        }
+    }
+
+    memset(&axis->ticks, 0, sizeof axis->ticks);
+    axis->ticks.lo = lo;
+    axis->ticks.hi = hi;
+    for (size_t i = 0; i < axis->tick_count; i++) {
+        if (!keep[i])
             continue;
         size_t k = axis->ticks.count++;
-        axis->ticks.value[k] = value;
+        axis->ticks.value[k] = axis->tick_values[i];
         snprintf(axis->ticks.label[k], PLOT_TICK_LABEL_MAX, "%s", axis->tick_labels[i]);
     }
     return 0;
@@ -183,16 +219,16 @@ static int place_ticks(plot_panel *panel, plot_axis_id id, dl_error *err)
     char name[64];
 
     if (axis->scale == PLOT_SCALE_CATEGORY) {
-        /* every k-th category, k the smallest step that keeps at most
-         * max_ticks labels; the tick value is the category's index */
+        /* at most max_ticks labels, evenly spaced with the first and
+         * the last category among them; the tick value is the index */
         size_t count = axis->category_count;
         size_t budget = axis->max_ticks > 0 ? axis->max_ticks : 1;
-        size_t stride = count > budget ? (count + budget - 1) / budget : 1;
         memset(&axis->ticks, 0, sizeof axis->ticks);
         axis->ticks.lo = -0.5;
         axis->ticks.hi = (double)count - 0.5;
-        for (size_t i = 0; i < count; i += stride)
-            axis->ticks.value[axis->ticks.count++] = (double)i;
+        for (size_t i = 0; i < count; i++)
+            if (plot_keep_evenly(i, count, budget))
+                axis->ticks.value[axis->ticks.count++] = (double)i;
         return 0;
     }
 
