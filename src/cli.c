@@ -607,6 +607,11 @@ static int command_run(int argc, char **argv)
     }
     free(key_numbers);
 
+    /* the runs are over: an interrupt now ends the render at once, as it
+     * does for driftlab render, instead of promising to keep runs */
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+
     /* results.h5 is new, so a report of the old one must go even when no
      * render follows or the render fails before it removes it */
     int exit_status = DL_EXIT_OK;
