@@ -87,7 +87,10 @@ static int parse_weight(const char *text, double *weight)
     char *end = NULL;
     errno = 0;
     double value = strtod(text, &end);
-    if (end == text || *end != '\0' || errno == ERANGE || !isfinite(value)) {
+    /* strtod sets ERANGE for subnormal results too, which are finite
+     * weights; only an overflow (an infinite value) is out of range */
+    if (end == text || *end != '\0' || !isfinite(value)
+        || (errno == ERANGE && fabs(value) > 1.0)) {
         dl_log_error("--weight: '%s' is invalid: must be a finite number", text);
         return -1;
     }

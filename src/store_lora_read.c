@@ -595,6 +595,37 @@ static int scaling_read(const lora_reader *r, dl_lora_results *lora, dl_error *e
 /* Reads the attributes D, N, task_rank, steps and init of /lora, each
  * within the limits of the config, so that D + N fits an int and D N a
  * double exactly. */
+/* Fails when /lora/base/W exists and is not D x N: the figures take D and
+ * N from the attributes, so they must describe the stored base. Files
+ * without a stored base pass. */
+static int base_shape_check(const lora_reader *r, int d, int n, dl_error *err)
+{
+    htri_t has_base = H5Lexists(r->group, "base", H5P_DEFAULT);
+    htri_t has_w = has_base > 0 ? H5Lexists(r->group, "base/W", H5P_DEFAULT) : 0;
+    if (has_base < 0 || has_w < 0)
+        return dl_store_h5_fail(err, r->path, "/lora/base/W", "looking it up failed");
+    if (has_w == 0)
+        return 0;
+    hid_t w = H5Dopen2(r->group, "base/W", H5P_DEFAULT);
+    hid_t space = w >= 0 ? H5Dget_space(w) : H5I_INVALID_HID;
+    hsize_t dims[2] = {0, 0};
+    int rank = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
+    if (rank == 2)
+        H5Sget_simple_extent_dims(space, dims, NULL);
+    if (space >= 0)
+        H5Sclose(space);
+    if (w >= 0)
+        H5Dclose(w);
+    if (rank < 0)
+        return dl_store_h5_fail(err, r->path, "/lora/base/W", "reading its shape failed");
+    if (rank != 2 || dims[0] != (hsize_t)d || dims[1] != (hsize_t)n)
+        return dl_error_set(err, "%s: /lora/base/W is %llu x %llu, but the attributes "
+                            "D and N of /lora say %d x %d", r->path,
+                            (unsigned long long)dims[0],
+                            (unsigned long long)(rank == 2 ? dims[1] : 0), d, n);
+    return 0;
+}
+
 static int attributes_read(const lora_reader *r, dl_lora_results *lora, dl_error *err)
 {
     const struct {
@@ -623,6 +654,9 @@ static int attributes_read(const lora_reader *r, dl_lora_results *lora, dl_error
                                 (long long)value, (long long)max, ints[i].max_text);
         *ints[i].value = (int)value;
     }
+
+    if (base_shape_check(r, lora->D, lora->N, err) != 0)
+        return -1;
 
     if (dl_store_read_string_attribute(r->group, r->path, "/lora", "init", &lora->init,
                                        err) != 0 ||

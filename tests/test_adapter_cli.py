@@ -300,6 +300,20 @@ def test_list_of_a_bad_file_prints_the_error_alone(ctx):
         assert "\x1b" not in done.stderr, (case, done.stderr)
 
 
+def test_subnormal_weight_is_accepted(ctx):
+    """strtod reports ERANGE for 1e-320, which is a finite weight."""
+    results = write_results(ctx.path("tiny_weight.h5"), standard_adapters())
+    name = "r4-alpha8-standard"
+    ctx.driftlab_run("adapter", "merge", results, name, "--weight", "1e-320",
+                     "-o", "tiny_weight_out.h5")
+    merged, _ = read_w(ctx.path("tiny_weight_out.h5"))
+    assert_relative_close(merged, base_w() + 1e-320 * update_of(standard_adapters()[name]),
+                          1e-12, "merge with a subnormal weight")
+    done = ctx.driftlab_run("adapter", "merge", results, name, "--weight", "1e400",
+                            "-o", "huge_weight_out.h5", check=False)
+    assert done.returncode == 2, done.stderr
+
+
 def test_quiet_prints_nothing(ctx):
     results = write_results(ctx.path("quiet.h5"), standard_adapters())
     names = ["r4-alpha8-standard", "r3-alpha2-none"]

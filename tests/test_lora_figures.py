@@ -436,6 +436,27 @@ def test_key_numbers_name_first_positive_alpha(ctx):
     assert "at alpha = 2 (the first alpha above 0, as in the figures)" in text, text
 
 
+ALL_ALPHAS_ZERO = """\
+[experiment]
+seeds = 1
+formats = svg
+
+[lora]
+D = 10
+N = 5
+task_rank = 2
+rank = 1, 3
+alpha = 0
+steps = 5
+"""
+
+
+def test_phi_at_alpha_zero_says_nothing_was_learned(ctx):
+    html = report_text(run_config(ctx, "all_alphas_zero", ALL_ALPHAS_ZERO))
+    caption = caption_of(html, "lora-phi")
+    assert "With alpha = 0 nothing is learned" in caption, caption
+
+
 def test_key_numbers_say_every_alpha_is_zero(ctx):
     text = key_numbers_text(report_text(run_config(ctx, "degenerate", DEGENERATE)))
     assert "at alpha = 0 (every alpha is 0, so this is the first, as in the figures)" in text, \

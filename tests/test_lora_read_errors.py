@@ -183,10 +183,11 @@ def test_phi_of_overflowing_shape_is_rejected(ctx):
 
 
 def strip_optional(group):
-    """Delete the spectra, the probes and their coordinates, which are
-    optional, so that D and N can change without resizing them."""
+    """Delete the spectra, the probes, their coordinates and the stored
+    base, which are optional, so that D and N can change without resizing
+    them."""
     for name in ("singular_values", "task_singular_values", "full_rank_singular_values",
-                 "probe_adapted", "probe_base", "probe_teacher", "full_rank_probe"):
+                 "probe_adapted", "probe_base", "probe_teacher", "full_rank_probe", "base"):
         if name in group:
             del group[name]
     del group["singular_index"]
@@ -230,6 +231,15 @@ def test_dimension_of_int_max_is_rejected(ctx):
         f["lora"].attrs["D"] = np.int64(2**31 - 1)
         f["lora"].attrs["N"] = np.int64(2**31 - 1)
     assert_rejected(ctx, path, "/lora: attribute D is 2147483647")
+
+
+def test_dimension_that_disagrees_with_the_base_is_rejected(ctx):
+    # the shape figure and the parameter counts take D from the attribute
+    path = crafted_copy(ctx, "d_versus_w")
+    with h5py.File(path, "r+") as f:
+        f["lora"].attrs["D"] = np.int64(1000000)
+    assert_rejected(ctx, path, "/lora/base/W is 16 x 8, but the attributes D and N "
+                    "of /lora say 1000000 x 8")
 
 
 def test_task_rank_above_min_dimension_is_rejected(ctx):

@@ -55,6 +55,10 @@ int dl_figure_lora_phi(const dl_results *results, const plot_theme *theme, dl_fi
                         "one subspace contains the other, and independent random subspaces "
                         "give about max(i, j) / N with N = %d. One seed, no statistic over "
                         "seeds.", rows, cols, lora->N);
+        /* alpha = 0 gives zero gradients, so A never leaves its start */
+        if (lora->alpha[alpha] == 0.0)
+            fig_text_append(&caption, " With alpha = 0 nothing is learned: both A "
+                            "factors are their random starts.");
         fig_lora_append_alpha_note(&caption, lora, alpha);
         fig_lora_append_fixed(&caption, lora, -1, (long)alpha, 0, 0);
         status = fig_finish(figure, &caption, out, err);
