@@ -1288,20 +1288,32 @@ static unsigned format_bit(const char *begin, const char *end)
     return 0;
 }
 
+/* Takes the next item of the comma-separated list at *cursor, without
+ * the spaces around it, into [*begin, *end) and moves *cursor past its
+ * comma. Returns false when the list is used up. */
+static bool list_item_next(const char **cursor, const char **begin, const char **end)
+{
+    if (*cursor == NULL)
+        return false;
+    const char *comma = strchr(*cursor, ',');
+    *begin = *cursor;
+    *end = comma != NULL ? comma : *cursor + strlen(*cursor);
+    while (*begin < *end && is_space(**begin))
+        (*begin)++;
+    while (*end > *begin && is_space((*end)[-1]))
+        (*end)--;
+    *cursor = comma != NULL ? comma + 1 : NULL;
+    return true;
+}
+
 static bool parse_formats(parse_context *ctx, key_id key, dl_config *cfg)
 {
     const char *item = ctx->raw[key].text;
     unsigned formats = 0;
     char shown[SHOWN_VALUE_MAX + 16];
 
-    for (size_t index = 1;; index++) {
-        const char *comma = strchr(item, ',');
-        const char *begin = item;
-        const char *end = comma != NULL ? comma : item + strlen(item);
-        while (begin < end && is_space(*begin))
-            begin++;
-        while (end > begin && is_space(end[-1]))
-            end--;
+    const char *begin, *end;
+    for (size_t index = 1; list_item_next(&item, &begin, &end); index++) {
 
         unsigned bit = format_bit(begin, end);
         shorten(begin, (size_t)(end - begin), shown, sizeof shown);
@@ -1321,10 +1333,6 @@ static bool parse_formats(parse_context *ctx, key_id key, dl_config *cfg)
             return false;
         }
         formats |= bit;
-
-        if (comma == NULL)
-            break;
-        item = comma + 1;
     }
 
     cfg->formats = formats;
@@ -1573,14 +1581,8 @@ static bool parse_lora_scalings(parse_context *ctx, key_id key, dl_config *cfg)
     size_t count = 0;
     char shown[SHOWN_VALUE_MAX + 16];
 
-    for (size_t index = 1;; index++) {
-        const char *comma = strchr(item, ',');
-        const char *begin = item;
-        const char *end = comma != NULL ? comma : item + strlen(item);
-        while (begin < end && is_space(*begin))
-            begin++;
-        while (end > begin && is_space(end[-1]))
-            end--;
+    const char *begin, *end;
+    for (size_t index = 1; list_item_next(&item, &begin, &end); index++) {
         shorten(begin, (size_t)(end - begin), shown, sizeof shown);
         if (begin == end) {
             report_invalid(ctx, key, "item %zu is empty; list standard, "
@@ -1604,9 +1606,6 @@ static bool parse_lora_scalings(parse_context *ctx, key_id key, dl_config *cfg)
                 return false;
             }
         found[count++] = scaling;
-        if (comma == NULL)
-            break;
-        item = comma + 1;
     }
 
     double *values = malloc(count * sizeof *values);
