@@ -13,19 +13,8 @@
 
 #include <cmocka.h>
 
+#include "assert_near.h"
 #include "kernels.h"
-
-/* cmocka's assert_float_equal converts to float, so doubles get their own
- * checks that print all 17 significant digits. */
-static void check_near(double actual, double expected, double tolerance,
-                       const char *expression, const char *file, int line)
-{
-    if (fabs(actual - expected) <= tolerance)
-        return;
-    print_error("%s is %.17g, expected %.17g within %g\n", expression, actual,
-                expected, tolerance);
-    _fail(file, line);
-}
 
 static void check_same(double actual, double expected, const char *expression,
                        const char *file, int line)
@@ -37,8 +26,6 @@ static void check_same(double actual, double expected, const char *expression,
     _fail(file, line);
 }
 
-#define assert_near(actual, expected, tolerance) \
-    check_near((actual), (expected), (tolerance), #actual, __FILE__, __LINE__)
 #define assert_same(actual, expected) \
     check_same((actual), (expected), #actual, __FILE__, __LINE__)
 

@@ -18,24 +18,12 @@
 
 #include <cmocka.h>
 
+#include "assert_near.h"
 #include "lora_adapter.h"
 #include "lora_metrics.h"
 #include "lora_stream.h"
 #include "lora_task.h"
 #include "lora_train.h"
-
-static void check_near(double actual, double expected, double tolerance,
-                       const char *expression, const char *file, int line)
-{
-    if (fabs(actual - expected) <= tolerance)
-        return;
-    print_error("%s is %.17g, expected %.17g within %g\n", expression, actual,
-                expected, tolerance);
-    _fail(file, line);
-}
-
-#define assert_near(actual, expected, tolerance) \
-    check_near((actual), (expected), (tolerance), #actual, __FILE__, __LINE__)
 
 static void fill_normals(double *out, size_t count, double factor, const char *message)
 {
