@@ -9,6 +9,7 @@
 #include "lora/lora_fit.h"
 #include "lora/lora_metrics.h"
 #include "lora/lora_task.h"
+#include "lora/lora_train.h"
 
 /* The outcome of one run, kept until every run has finished so that the
  * first failure in plan order is the one reported. */
@@ -339,24 +340,6 @@ static void fit_one(const sweep_shared *shared, size_t run,
     dl_lora_fit_result_free(&fit);
 }
 
-/* Returns the mean over a data set's rows of the entropy of the teacher's
- * softmax, sum_j P_j (lse - z_j) in nats: the training loss of a model
- * that equals the teacher, so loss minus it is the KL to the teacher. */
-static double teacher_entropy(const dl_lora_dataset *data, size_t n)
-{
-    double total = 0.0;
-    for (size_t i = 0; i < data->rows; i++) {
-        const double *z = data->teacher_logits + i * n;
-        const double *p = data->teacher_probs + i * n;
-        double lse = dl_lora_log_sum_exp(z, n);
-        double row = 0.0;
-        for (size_t j = 0; j < n; j++)
-            row += p[j] * (lse - z[j]);
-        total += row;
-    }
-    return total / (double)data->rows;
-}
-
 /* Fits the full-rank baseline of one seed and measures its task. */
 static void fit_full(const sweep_shared *shared, size_t seed,
                      dl_lora_sweep_result *result, run_status *status)
@@ -370,7 +353,18 @@ static void fit_full(const sweep_shared *shared, size_t seed,
                                              task->delta, d, n, &status->error);
     if (status->status != 0)
         return;
-    result->train_teacher_entropy[seed] = teacher_entropy(&task->train, n);
+    /* the teacher's entropy is its own training loss: the least loss,
+     * so a fit's loss minus it is its KL to the teacher */
+    const dl_lora_dataset *train = &task->train;
+    double *probs = malloc(train->rows * n * sizeof *probs);
+    if (probs == NULL) {
+        status->status = dl_error_set(&status->error, "out of memory for the "
+                                      "teacher's entropy");
+        return;
+    }
+    result->train_teacher_entropy[seed] = dl_lora_cross_entropy(
+        probs, train->teacher_logits, train->teacher_probs, train->rows, n);
+    free(probs);
 
     dl_lora_full_result full;
     status->status = dl_lora_fit_full(&full, task, &shared->cfg->lora_train,
