@@ -384,8 +384,8 @@ static int print_lora_key_numbers(const char *path, dl_error *err)
 
 /* Checks the estimates of the drift sweep on drift_threads threads and of
  * the LoRA sweep on lora_threads (its own clamp) against the config's
- * limits; the two sweeps run one after the other, but the drift store is
- * still open while the LoRA sweep runs, so their estimates add up. */
+ * limits. The two sweeps run one after the other, but the LoRA results
+ * stay in memory while the drift sweep runs, so their estimates add up. */
 static int check_limits(const dl_config *cfg, const dl_plan *plan, int drift_threads,
                         int lora_threads, dl_error *err)
 {

@@ -9,9 +9,9 @@
  * count.
  *
  * Besides the metrics of every run, the sweep keeps what the figures and
- * the adapter commands need: the adapters of the first seed with its base
- * W, and the subspace similarity phi between the A factors learned at the
- * smallest and the largest rank of the sweep.
+ * the adapter commands need. These are the adapters of the first seed with
+ * its base W, and the subspace similarity phi between the A factors
+ * learned at the smallest and the largest rank of the sweep.
  */
 #ifndef DRIFTLAB_LORA_SWEEP_H
 #define DRIFTLAB_LORA_SWEEP_H
@@ -99,7 +99,7 @@ int dl_lora_sweep_check_limits(const dl_config *cfg, int threads,
 /* Runs the [lora] sweep of cfg (cfg->has_lora must be true) on threads
  * threads (0: as many as OpenMP offers) into result, which the caller
  * frees with dl_lora_sweep_result_free. stop_requested, when not NULL, is
- * asked before each fit and each training step; once it returns nonzero
+ * called before each fit and each training step. Once it returns nonzero
  * the fits stop and the sweep fails as interrupted. Returns 0, or -1 with
  * err naming the first failed run in plan order, with result freed. */
 int dl_lora_sweep_run(const dl_config *cfg, int threads,

@@ -150,7 +150,7 @@ int dl_store_read_int64_attribute(hid_t object, const char *file,
 /* Returns whether text is UTF-8 without control characters (C0, DEL and
  * C1), and writes it into escaped[size] for a message: valid non-control
  * sequences as they are, every other byte as \xHH, cut after 48
- * characters. size of 200 bytes holds any result. */
+ * characters. A buffer of 200 bytes fits any result. */
 bool dl_store_text_escape(const char *text, char *escaped, size_t size);
 
 /* Fails unless text, a string of object read from the file at path, is

@@ -239,8 +239,8 @@ def test_unmerge_of_one_adapter_leaves_the_other(ctx):
     ctx.driftlab_run("adapter", "merge", results, *names, "-o", "two.h5")
     done = ctx.driftlab_run("adapter", "unmerge", "two.h5", results, names[1],
                             "--weight", "1.5", "-o", "one.h5")
-    # the message says what the written file holds: the merged input minus
-    # the weighted adapter, not W minus it
+    # the message names what the written file contains: the merged input
+    # minus the weighted adapter, not W minus it
     assert "wrote one.h5: two.h5 - 1.5 * r3-alpha2-none" in done.stderr, done.stderr
     done = ctx.driftlab_run("adapter", "unmerge", "two.h5", results, names[1], "-o", "one.h5")
     unmerged, _ = read_w(ctx.path("one.h5"))
@@ -275,7 +275,7 @@ def test_overflowing_weights_write_nothing(ctx):
         assert not os.path.exists(ctx.path(out)), case
 
 
-def test_list_of_a_bad_file_prints_the_error_alone(ctx):
+def test_list_bad_file_prints_error_only(ctx):
     """list printed its header before failing on a bad adapter, skipped
     entries that are not groups, and echoed control bytes in names."""
     adapters = standard_adapters()
@@ -322,7 +322,8 @@ def test_quiet_prints_nothing(ctx):
             ["stack", results, *names, "-o", "quiet_stacked.h5"]]
     for args in runs:
         done = ctx.driftlab_run("adapter", *args, "-q")
-        assert done.stdout == "" and done.stderr == "", (args, done.stdout, done.stderr)
+        assert done.stdout == "", (args, done.stdout)
+        assert done.stderr == "", (args, done.stderr)
 
 
 # ---- stack --------------------------------------------------------------

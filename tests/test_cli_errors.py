@@ -136,7 +136,7 @@ def test_lora_plan_over_limits_is_rejected_before_running(ctx):
         assert done.returncode == 2, done.stderr
 
 
-def test_check_of_a_lora_only_config_shows_lora_seeds_only(ctx):
+def test_check_lora_only_seeds(ctx):
     config = ctx.write_config("lora_seeds.ini", LORA.format(limit="").replace(
         "[lora]", "[lora]\nseeds = 3, 11, 42"))
     done = ctx.driftlab_run("check", config)

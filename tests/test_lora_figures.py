@@ -269,7 +269,7 @@ alpha = 1e-300
 """
 
 
-def test_kl_map_of_medians_equal_but_for_rounding_draws(ctx):
+def test_kl_map_of_rounding_range(ctx):
     """Medians one ulp apart gave the colour bar a range too narrow to
     draw, so every run of this valid config failed to render."""
     folder = run_config(ctx, "rounding_range", ROUNDING_RANGE)

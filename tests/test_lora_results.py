@@ -203,7 +203,8 @@ def test_lora_metrics_match_numpy_on_stored_adapters(context):
             scaling = scaling.decode() if isinstance(scaling, bytes) else scaling
             assert name == f"r{r}-alpha{alpha:g}-{scaling}"
             b, a, s = group["B"][...], group["A"][...], group.attrs["scale"]
-            assert b.shape == (12, r) and a.shape == (r, 10)
+            assert b.shape == (12, r), b.shape
+            assert a.shape == (r, 10), a.shape
             at = (ranks.index(r), alphas.index(alpha), scalings.index(scaling), 0)
             update = s * (b @ a)
             sigma = np.linalg.svd(update, compute_uv=False)
@@ -271,7 +272,9 @@ def test_lecture_config_meets_the_lora_claims(context):
         k = int(ds.attrs["task_rank"])
         smallest = min(ds.attrs["D"], ds.attrs["N"])
         ranks = list(ds["rank"].values)
-        assert k - 1 in ranks and k in ranks and smallest in ranks, ranks
+        assert k - 1 in ranks, ranks
+        assert k in ranks, ranks
+        assert smallest in ranks, ranks
         trained = ds.sel(alpha=ds["alpha"][ds["alpha"] > 0])
         assert trained.sizes["alpha"] >= 2
         below = trained["eval_kl"].sel(rank=k - 1)
@@ -305,9 +308,9 @@ def test_close_alphas_get_distinct_adapter_names(context):
         assert len(names) == 6, names
 
 
-def test_fits_that_end_worse_are_named_in_a_warning(context):
+def test_rising_losses_are_warned_about(context):
     """Adam at 0.5 on single rows makes the loss end far above its start
-    without diverging; the run says so instead of storing it silently."""
+    without diverging, and the run warns about it."""
     config = context.write_config("rising.ini", SVD_START.replace(
         "init = svd", "init = kaiming\nlearning_rate = 0.5\nbatch_size = 1")
         .replace("steps = 20", "steps = 200"))
@@ -339,7 +342,8 @@ def test_run_prints_lora_key_numbers(context):
             forgetting = float(np.median(shown["forgetting"].sel(rank=rank).values))
             assert np.isclose(float(row[3]), forgetting, rtol=1e-2), (row, forgetting)
         full = lines[header + 2 + 3].split()
-        assert full[0] == "full" and int(full[1]) == 12 * 10
+        assert full[0] == "full", full
+        assert int(full[1]) == 12 * 10, full
         assert np.isclose(float(full[2]), float(np.median(ds["full_rank_eval_kl"])),
                           rtol=1e-2)
 

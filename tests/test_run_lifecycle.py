@@ -209,7 +209,7 @@ def test_resume_of_a_lora_only_config_fits_again(ctx):
         assert f["lora/eval_kl"].shape == (2, 2, 1, 4)
 
 
-def test_resume_of_a_lora_only_config_keeps_another_partial(ctx):
+def test_lora_resume_keeps_other_partial(ctx):
     """A LoRA-only config never leaves a partial file, so one that exists
     belongs to another run; --resume must not replace it."""
     config = ctx.write_config("short_lora2.ini", LONG_LORA.replace(

@@ -181,8 +181,8 @@ double fig_lora_floor(double value, size_t *raised);
  * spread over [0, 0.85] as the temperature lines are. */
 plot_rgb fig_lora_rank_color(size_t i, size_t n);
 
-/* Most rank lines that get a legend entry: a legend beside the panel
- * holds about a dozen entries on the slide canvas. */
+/* Most rank lines that get a legend entry: a legend beside the panel fits
+ * about a dozen entries on the slide canvas. */
 #define FIG_LORA_LEGEND_RANKS_MAX 12
 
 /* True when line i of n rank lines (in ascending rank order) gets a legend

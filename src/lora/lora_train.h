@@ -122,11 +122,11 @@ void dl_lora_adam_update(double *theta, double *moment1, double *moment2,
 void dl_lora_sgd_update(double *theta, const double *gradient, size_t count,
                         double learning_rate);
 
-/* Sets the function that training asks before every step whether to
- * stop (NULL: never stop). Once it returns nonzero, training fails with
- * an error that says it was interrupted, so an interrupt does not wait
- * for a long fit to finish. The function must be safe to call from any
- * thread; it is a process-wide setting, as an interrupt is. */
+/* Sets the function that training calls before every step to check for
+ * a stop request (NULL: never stop). Once it returns nonzero, training
+ * fails with an "interrupted" error, so an interrupt does not wait for a
+ * long fit to finish. The function must be safe to call from any thread.
+ * The setting is process-wide, as an interrupt is. */
 void dl_lora_train_set_stop_check(int (*stop_requested)(void));
 
 /* Trains B and A of adapter in place on the training set, W frozen:
@@ -137,8 +137,8 @@ void dl_lora_train_set_stop_check(int (*stop_requested)(void));
  *          (NULL is allowed for full batch)
  * Allocates one workspace for the run. Returns 0, or -1 with err set when
  * the parameters are invalid, memory runs out, the loss diverges (the
- * error names the step and the learning rate) or the stop check asks to
- * stop. */
+ * error names the step and the learning rate) or the stop check returns
+ * nonzero. */
 int dl_lora_train_adapter(dl_lora_adapter *adapter, dl_lora_curve *curve,
                           const dl_lora_dataset *train,
                           const double *frozen_logits,

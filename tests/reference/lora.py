@@ -199,7 +199,7 @@ def _spectrum_metrics(update, W, rank):
     p = s / total
     p = p[p > 0]
     effective_rank = math.exp(-float((p * np.log(p)).sum()))
-    # only the singular pairs above rounding level, as docs/lora.md says
+    # only the singular pairs above rounding level, as docs/lora.md defines
     used = int(np.count_nonzero(s[:rank] > s[0] * max(update.shape) * np.finfo(float).eps))
     projected = u[:, :used].T @ W @ vt[:used].T
     amplification = np.linalg.norm(update) / np.linalg.norm(projected)
